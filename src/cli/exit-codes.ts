@@ -1,0 +1,43 @@
+import type { ErrorCode } from '../errors.js';
+
+// The exit-code table of every command; README.md "Exit codes" is written from it (a unit test keeps them equal).
+export const EXIT = {
+  OK: 0,
+  /** check-mysql: MySQL is down (this node left the VRRP race). notify: a step failed. */
+  DOWN: 1,
+  /** notify BACKUP: this node holds transactions the new master lacks; it stays fenced read-only. */
+  ERRANT: 3,
+  /** notify MASTER: the replica could not apply its relay log in time and policy says refuse; it stays fenced. */
+  REFUSED: 4,
+  USAGE: 64,
+  /** notify: the local MySQL or the peer could not be reached for a step that needs it. */
+  UNAVAILABLE: 69,
+  INTERNAL: 70,
+  /** The command's own deadline passed (a hung server, a lock held too long). */
+  DEADLINE: 75,
+  CONFIG: 78,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+const EXIT_FOR_ERROR: Record<ErrorCode, ExitCode> = {
+  USAGE: EXIT.USAGE,
+  CONFIG_INVALID: EXIT.CONFIG,
+  CONFIG_MISSING: EXIT.CONFIG,
+  MYSQL_UNREACHABLE: EXIT.UNAVAILABLE,
+  MYSQL_QUERY_FAILED: EXIT.DOWN,
+  DEADLINE_EXCEEDED: EXIT.DEADLINE,
+  LOCK_BUSY: EXIT.DEADLINE,
+  SSH_FAILED: EXIT.UNAVAILABLE,
+  SSH_HOST_KEY_REJECTED: EXIT.UNAVAILABLE,
+  PEER_UNREACHABLE: EXIT.UNAVAILABLE,
+  ERRANT_TRANSACTIONS: EXIT.ERRANT,
+  PROMOTION_REFUSED: EXIT.REFUSED,
+  FAILOVER_STEP_FAILED: EXIT.DOWN,
+  KEEPALIVED_STOP_FAILED: EXIT.DOWN,
+  INTERNAL: EXIT.INTERNAL,
+};
+
+export function exitCodeForError(code: ErrorCode): ExitCode {
+  return EXIT_FOR_ERROR[code];
+}

@@ -1,0 +1,316 @@
+import { AppError } from '../errors.js';
+
+export type OnDown = 'stop-keepalived' | 'exit';
+export type OnCatchUpTimeout = 'promote' | 'refuse';
+
+export interface MysqlEndpoint {
+  readonly host: string;
+  readonly port: number;
+  /** A unix socket wins over host/port when set (local server only). */
+  readonly socketPath?: string;
+  readonly user: string;
+  readonly password: string;
+  readonly connectTimeoutMs: number;
+  readonly queryTimeoutMs: number;
+}
+
+export interface SshSettings {
+  readonly user: string;
+  readonly port: number;
+  readonly identityFile: string;
+  /** OpenSSH known_hosts file holding the peer's host key; checked on every connection. */
+  readonly knownHostsFile?: string;
+  /** Pinned host key fingerprint, `SHA256:<base64>` as printed by `ssh-keygen -lf`. */
+  readonly hostKeySha256?: string;
+  readonly connectTimeoutMs: number;
+  readonly commandTimeoutMs: number;
+}
+
+export interface GatewayGuard {
+  readonly host: string;
+  /** Any TCP port: a connection or a refusal both prove the gateway answers. */
+  readonly port: number;
+  readonly timeoutMs: number;
+}
+
+export interface Config {
+  readonly node: { readonly name: string };
+  readonly mysql: MysqlEndpoint;
+  readonly replication: {
+    readonly user: string;
+    readonly password: string;
+    /** Seconds between replica heartbeats (MASTER_HEARTBEAT_PERIOD); short, so a dead master is noticed fast. */
+    readonly heartbeatPeriodS: number;
+    readonly connectRetryS: number;
+  };
+  readonly peer: {
+    readonly name: string;
+    readonly host: string;
+    readonly mysqlPort: number;
+    readonly ssh: SshSettings;
+    /** The peer's state dir (default: same as ours), read over SFTP for its recorded coordinates. */
+    readonly stateDir: string;
+    /** The peer's binlog index file, read over SFTP to find its last binlog (default: ask the peer MySQL). */
+    readonly binlogIndexFile?: string;
+  };
+  readonly paths: {
+    readonly logDir: string;
+    readonly stateDir: string;
+    readonly keepalivedPidFile: string;
+    readonly mysqldPidFile?: string;
+  };
+  readonly check: {
+    readonly retries: number;
+    readonly retryIntervalMs: number;
+    /** Whole-run deadline; keep it below keepalived's vrrp_script `timeout`. */
+    readonly deadlineMs: number;
+    readonly onDown: OnDown;
+    readonly gateway?: GatewayGuard;
+  };
+  readonly notify: {
+    readonly deadlineMs: number;
+    readonly catchUpTimeoutMs: number;
+    readonly onCatchUpTimeout: OnCatchUpTimeout;
+    readonly killClientConnections: boolean;
+    readonly lockWaitMs: number;
+  };
+}
+
+/** Config as written in the file: secrets may come from a file instead of inline. */
+export interface ConfigInputHints {
+  /** Reads a password file; refuses one that group/others can read. */
+  readPasswordFile(path: string): string;
+  /** True when the config file itself can be read by group or others. */
+  readonly configReadableByOthers: boolean;
+}
+
+export const DEFAULT_CONFIG_PATH = '/etc/keepalived-mysql/config.json';
+
+type Json = Record<string, unknown>;
+
+// Validates one parsed config object, collecting every problem with its key before failing once.
+export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
+  const problems: string[] = [];
+  const root = asObject(input, '', problems) ?? {};
+
+  const str = (o: Json, path: string, key: string, dflt?: string): string => {
+    const v = o[key];
+    if (v === undefined && dflt !== undefined) return dflt;
+    if (typeof v !== 'string' || v.length === 0) {
+      problems.push(`${path}${key}: expected a non-empty string, got ${show(v)}`);
+      return '';
+    }
+    return v;
+  };
+  const optStr = (o: Json, path: string, key: string): string | undefined =>
+    o[key] === undefined ? undefined : str(o, path, key);
+  const int = (o: Json, path: string, key: string, dflt: number | undefined, min: number, max: number): number => {
+    const v = o[key];
+    if (v === undefined && dflt !== undefined) return dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      problems.push(`${path}${key}: expected an integer from ${min} to ${max}, got ${show(v)}`);
+      return dflt ?? min;
+    }
+    return v;
+  };
+  const bool = (o: Json, path: string, key: string, dflt: boolean): boolean => {
+    const v = o[key];
+    if (v === undefined) return dflt;
+    if (typeof v !== 'boolean') {
+      problems.push(`${path}${key}: expected true or false, got ${show(v)}`);
+      return dflt;
+    }
+    return v;
+  };
+  const oneOf = <T extends string>(o: Json, path: string, key: string, allowed: readonly T[], dflt: T): T => {
+    const v = o[key];
+    if (v === undefined) return dflt;
+    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+      problems.push(`${path}${key}: expected one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${show(v)}`);
+      return dflt;
+    }
+    return v as T;
+  };
+  const password = (o: Json, path: string): string => {
+    const inline = o['password'];
+    const file = o['passwordFile'];
+    if (inline !== undefined && file !== undefined) {
+      problems.push(`${path}password: give password or passwordFile, not both`);
+      return '';
+    }
+    if (typeof file === 'string' && file.length > 0) {
+      try {
+        return hints.readPasswordFile(file);
+      } catch (err) {
+        problems.push(`${path}passwordFile: ${(err as Error).message}`);
+        return '';
+      }
+    }
+    if (file !== undefined) {
+      problems.push(`${path}passwordFile: expected a non-empty string, got ${show(file)}`);
+      return '';
+    }
+    if (typeof inline === 'string') {
+      if (hints.configReadableByOthers) {
+        problems.push(`${path}password: the config file is readable by other users; chmod 600 it or use passwordFile`);
+      }
+      return inline;
+    }
+    problems.push(`${path}passwordFile: expected a path to a 0600 file holding the password (or password inline in a 0600 config)`);
+    return '';
+  };
+
+  const node = asObject(root['node'], 'node', problems) ?? {};
+  const mysqlIn = asObject(root['mysql'], 'mysql', problems) ?? {};
+  const replIn = asObject(root['replication'], 'replication', problems) ?? {};
+  const peerIn = asObject(root['peer'], 'peer', problems) ?? {};
+  const sshIn = asObject(peerIn['ssh'], 'peer.ssh', problems) ?? {};
+  const pathsIn = asObject(root['paths'], 'paths', problems) ?? {};
+  const checkIn = asObject(root['check'] ?? {}, 'check', problems) ?? {};
+  const notifyIn = asObject(root['notify'] ?? {}, 'notify', problems) ?? {};
+  const gatewayIn = checkIn['gateway'] === undefined ? undefined : asObject(checkIn['gateway'], 'check.gateway', problems);
+
+  for (const [obj, path, known] of [
+    [root, '', ['node', 'mysql', 'replication', 'peer', 'paths', 'check', 'notify']],
+    [node, 'node.', ['name']],
+    [mysqlIn, 'mysql.', ['host', 'port', 'socketPath', 'user', 'password', 'passwordFile', 'connectTimeoutMs', 'queryTimeoutMs']],
+    [replIn, 'replication.', ['user', 'password', 'passwordFile', 'heartbeatPeriodS', 'connectRetryS']],
+    [peerIn, 'peer.', ['name', 'host', 'mysqlPort', 'ssh', 'stateDir', 'binlogIndexFile']],
+    [sshIn, 'peer.ssh.', ['user', 'port', 'identityFile', 'knownHostsFile', 'hostKeySha256', 'connectTimeoutMs', 'commandTimeoutMs']],
+    [pathsIn, 'paths.', ['logDir', 'stateDir', 'keepalivedPidFile', 'mysqldPidFile']],
+    [checkIn, 'check.', ['retries', 'retryIntervalMs', 'deadlineMs', 'onDown', 'gateway']],
+    [notifyIn, 'notify.', ['deadlineMs', 'catchUpTimeoutMs', 'onCatchUpTimeout', 'killClientConnections', 'lockWaitMs']],
+    [gatewayIn ?? {}, 'check.gateway.', ['host', 'port', 'timeoutMs']],
+  ] as const) {
+    for (const key of Object.keys(obj)) {
+      if (!(known as readonly string[]).includes(key) && !isCommentKey(key)) problems.push(`${path}${key}: unknown key`);
+    }
+  }
+
+  const mysql: MysqlEndpoint = {
+    host: str(mysqlIn, 'mysql.', 'host', '127.0.0.1'),
+    port: int(mysqlIn, 'mysql.', 'port', 3306, 1, 65535),
+    ...(optStr(mysqlIn, 'mysql.', 'socketPath') !== undefined ? { socketPath: mysqlIn['socketPath'] as string } : {}),
+    user: str(mysqlIn, 'mysql.', 'user'),
+    password: password(mysqlIn, 'mysql.'),
+    connectTimeoutMs: int(mysqlIn, 'mysql.', 'connectTimeoutMs', 1000, 10, 60_000),
+    queryTimeoutMs: int(mysqlIn, 'mysql.', 'queryTimeoutMs', 1000, 10, 600_000),
+  };
+
+  const peerName = str(peerIn, 'peer.', 'name', 'peer');
+  const pathsStateDir = str(pathsIn, 'paths.', 'stateDir', '/var/lib/keepalived-mysql');
+  const knownHostsFile = optStr(sshIn, 'peer.ssh.', 'knownHostsFile');
+  const hostKeySha256 = optStr(sshIn, 'peer.ssh.', 'hostKeySha256');
+  if (knownHostsFile === undefined && hostKeySha256 === undefined) {
+    problems.push('peer.ssh.knownHostsFile: set knownHostsFile or hostKeySha256 (an unchecked host key is never accepted)');
+  }
+  if (hostKeySha256 !== undefined && !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(hostKeySha256)) {
+    problems.push(`peer.ssh.hostKeySha256: expected "SHA256:<43 base64 chars>" as printed by ssh-keygen -lf, got ${show(hostKeySha256)}`);
+  }
+  const ssh: SshSettings = {
+    user: str(sshIn, 'peer.ssh.', 'user', 'root'),
+    port: int(sshIn, 'peer.ssh.', 'port', 22, 1, 65535),
+    identityFile: str(sshIn, 'peer.ssh.', 'identityFile', '/root/.ssh/id_ed25519'),
+    ...(knownHostsFile !== undefined ? { knownHostsFile } : {}),
+    ...(hostKeySha256 !== undefined ? { hostKeySha256 } : {}),
+    connectTimeoutMs: int(sshIn, 'peer.ssh.', 'connectTimeoutMs', 2000, 100, 60_000),
+    commandTimeoutMs: int(sshIn, 'peer.ssh.', 'commandTimeoutMs', 3000, 100, 600_000),
+  };
+  const binlogIndexFile = optStr(peerIn, 'peer.', 'binlogIndexFile');
+
+  const mysqldPidFile = optStr(pathsIn, 'paths.', 'mysqldPidFile');
+  const gateway: GatewayGuard | undefined = gatewayIn === undefined ? undefined : {
+    host: str(gatewayIn, 'check.gateway.', 'host'),
+    port: int(gatewayIn, 'check.gateway.', 'port', 22, 1, 65535),
+    timeoutMs: int(gatewayIn, 'check.gateway.', 'timeoutMs', 500, 10, 10_000),
+  };
+
+  const check = {
+    retries: int(checkIn, 'check.', 'retries', 5, 0, 100),
+    retryIntervalMs: int(checkIn, 'check.', 'retryIntervalMs', 1000, 0, 60_000),
+    deadlineMs: int(checkIn, 'check.', 'deadlineMs', 8000, 100, 600_000),
+    onDown: oneOf(checkIn, 'check.', 'onDown', ['stop-keepalived', 'exit'] as const, 'stop-keepalived'),
+    ...(gateway !== undefined ? { gateway } : {}),
+  };
+  if (check.deadlineMs <= mysql.connectTimeoutMs) {
+    problems.push(`check.deadlineMs: must be larger than mysql.connectTimeoutMs (${mysql.connectTimeoutMs}), got ${check.deadlineMs}`);
+  }
+
+  const notify = {
+    deadlineMs: int(notifyIn, 'notify.', 'deadlineMs', 60_000, 1000, 3_600_000),
+    catchUpTimeoutMs: int(notifyIn, 'notify.', 'catchUpTimeoutMs', 30_000, 0, 3_600_000),
+    onCatchUpTimeout: oneOf(notifyIn, 'notify.', 'onCatchUpTimeout', ['promote', 'refuse'] as const, 'refuse'),
+    killClientConnections: bool(notifyIn, 'notify.', 'killClientConnections', true),
+    lockWaitMs: int(notifyIn, 'notify.', 'lockWaitMs', 120_000, 0, 3_600_000),
+  };
+  if (notify.catchUpTimeoutMs >= notify.deadlineMs) {
+    problems.push(`notify.catchUpTimeoutMs: must be smaller than notify.deadlineMs (${notify.deadlineMs}), got ${notify.catchUpTimeoutMs}`);
+  }
+
+  const config: Config = {
+    node: { name: str(node, 'node.', 'name') },
+    mysql,
+    replication: {
+      user: str(replIn, 'replication.', 'user'),
+      password: password(replIn, 'replication.'),
+      heartbeatPeriodS: int(replIn, 'replication.', 'heartbeatPeriodS', 1, 1, 3600),
+      connectRetryS: int(replIn, 'replication.', 'connectRetryS', 1, 1, 3600),
+    },
+    peer: {
+      name: peerName,
+      host: str(peerIn, 'peer.', 'host'),
+      mysqlPort: int(peerIn, 'peer.', 'mysqlPort', 3306, 1, 65535),
+      ssh,
+      stateDir: str(peerIn, 'peer.', 'stateDir', pathsStateDir),
+      ...(binlogIndexFile !== undefined ? { binlogIndexFile } : {}),
+    },
+    paths: {
+      logDir: str(pathsIn, 'paths.', 'logDir', '/var/log/keepalived-mysql'),
+      stateDir: pathsStateDir,
+      keepalivedPidFile: str(pathsIn, 'paths.', 'keepalivedPidFile', '/run/keepalived.pid'),
+      ...(mysqldPidFile !== undefined ? { mysqldPidFile } : {}),
+    },
+    check,
+    notify,
+  };
+
+  if (problems.length > 0) {
+    const first = problems[0] ?? '';
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1).join('; ')})` : '';
+    throw new AppError('CONFIG_INVALID', `invalid config: ${first}${more}`);
+  }
+  return deepFreeze(config);
+}
+
+// JSON has no comments: keys starting with "//" or "$comment" are notes for humans and are ignored.
+function isCommentKey(key: string): boolean {
+  return key.startsWith('//') || key.startsWith('$comment');
+}
+
+function asObject(v: unknown, path: string, problems: string[]): Json | undefined {
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Json;
+  problems.push(`${path || '(root)'}: expected an object, got ${show(v)}`);
+  return undefined;
+}
+
+// Shows a received value in a problem message; never echoes long strings (they may be secrets).
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (typeof v === 'string') return v.length > 60 ? `a string of ${v.length} chars` : `"${v}" (string)`;
+  if (typeof v === 'number' || typeof v === 'boolean') return `${v} (${typeof v})`;
+  return Array.isArray(v) ? 'an array' : `an ${typeof v}`;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+// A copy of the config safe to log: every password replaced.
+export function redactConfig(config: Config): unknown {
+  return JSON.parse(JSON.stringify(config, (key, value: unknown) => (key === 'password' ? '***' : value)));
+}

@@ -1,0 +1,77 @@
+import mysql from 'mysql2';
+import { AppError } from '../errors.js';
+import type { MysqlTarget, QueryOptions, Row, SqlClient, SqlConnector } from './types.js';
+
+type Conn = ReturnType<typeof mysql.createConnection>;
+
+// The only module that loads mysql2: opens one connection with connect and per-query deadlines.
+export const mysql2Connector: SqlConnector = {
+  connect(target: MysqlTarget, signal?: AbortSignal): Promise<SqlClient> {
+    return new Promise<SqlClient>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new AppError('DEADLINE_EXCEEDED', 'deadline passed before connecting to MySQL'));
+        return;
+      }
+      const conn = mysql.createConnection({
+        ...(target.socketPath ? { socketPath: target.socketPath } : { host: target.host, port: target.port }),
+        user: target.user,
+        password: target.password,
+        connectTimeout: target.connectTimeoutMs,
+        // Our own statements only; no multi-statement injection surface.
+        multipleStatements: false,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        dateStrings: true,
+      });
+      // A fatal socket error after connect is reported through the pending query; keep it from crashing the process.
+      conn.on('error', () => {});
+      const onAbort = (): void => {
+        conn.destroy();
+        reject(new AppError('DEADLINE_EXCEEDED', 'deadline passed while connecting to MySQL'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      conn.connect((err) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (err) {
+          conn.destroy();
+          reject(err);
+          return;
+        }
+        resolve(wrapConnection(conn, target.queryTimeoutMs));
+      });
+    });
+  },
+};
+
+function wrapConnection(conn: Conn, defaultTimeoutMs: number): SqlClient {
+  const run = <T>(sql: string, params: readonly unknown[] | undefined, opts: QueryOptions | undefined): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const signal = opts?.signal;
+      if (signal?.aborted) {
+        reject(new AppError('DEADLINE_EXCEEDED', `deadline passed before: ${sql}`));
+        return;
+      }
+      // Aborting mid-query destroys the connection: the only way to stop waiting on a hung server.
+      const onAbort = (): void => {
+        conn.destroy();
+        reject(new AppError('DEADLINE_EXCEEDED', `deadline passed during: ${sql}`));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      conn.query({ sql, values: params ? [...params] : undefined, timeout: opts?.timeoutMs ?? defaultTimeoutMs }, (err, result) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(result as T);
+      });
+    });
+
+  return {
+    threadId: conn.threadId ?? 0,
+    query: <T extends Row = Row>(sql: string, params?: readonly unknown[], opts?: QueryOptions) =>
+      run<T[]>(sql, params, opts),
+    execute: async (sql, params, opts) => {
+      const result = await run<{ affectedRows?: number }>(sql, params, opts);
+      return { affectedRows: result.affectedRows ?? 0 };
+    },
+    close: () => conn.destroy(),
+  };
+}

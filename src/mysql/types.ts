@@ -1,0 +1,35 @@
+/** One result row, column name → value as mysql2 returns it (strings for text protocol by default). */
+export type Row = Record<string, unknown>;
+
+export interface QueryOptions {
+  /** Aborting destroys the connection: the query cannot outlive its caller's deadline. */
+  signal?: AbortSignal;
+  /** Per-query server-side wait bound, enforced by the driver. */
+  timeoutMs?: number;
+}
+
+/** The subset of a MySQL connection that the toolkit needs. */
+export interface SqlClient {
+  query<T extends Row = Row>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<T[]>;
+  /** Runs a statement that returns no rows (SET, STOP SLAVE, CHANGE MASTER …). */
+  execute(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<{ affectedRows: number }>;
+  /** Server thread id of this connection (to exclude it from KILL loops). */
+  readonly threadId: number;
+  /** Drops the connection at once, without waiting for the server's goodbye. */
+  close(): void;
+}
+
+export interface MysqlTarget {
+  host: string;
+  port: number;
+  socketPath?: string;
+  user: string;
+  password: string;
+  connectTimeoutMs: number;
+  queryTimeoutMs: number;
+}
+
+/** Opens connections; the mysql2 adapter in production, a literal in unit tests. */
+export interface SqlConnector {
+  connect(target: MysqlTarget, signal?: AbortSignal): Promise<SqlClient>;
+}

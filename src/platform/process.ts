@@ -1,0 +1,23 @@
+import type { ExitCode } from '../cli/exit-codes.js';
+
+// The one place that ends the process: set the code and let the event loop drain; a hard stop covers leaks.
+export function finish(code: ExitCode, hardStopAfterMs = 2000): void {
+  process.exitCode = code;
+  const t = setTimeout(() => process.exit(code), hardStopAfterMs);
+  t.unref();
+}
+
+// A last-resort watchdog: whatever is still running after ms, the process exits with code.
+export function installWatchdog(ms: number, code: ExitCode, onFire?: () => void): () => void {
+  const t = setTimeout(() => {
+    onFire?.();
+    process.exit(code);
+  }, ms);
+  t.unref();
+  return () => clearTimeout(t);
+}
+
+// Immediate exit, for the watchdog path and after output has been flushed.
+export function exitNow(code: ExitCode): never {
+  process.exit(code);
+}
