@@ -1,0 +1,46 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT, type ExitCode } from './exit-codes.js';
+import { reportFailure } from './report.js';
+
+// The operator command: each subcommand lazy-imports its module so one never pays for another.
+export async function operatorMain(argv: readonly string[]): Promise<ExitCode> {
+  let code: ExitCode = EXIT.OK;
+  const program = new Command('keepalived-mysql')
+    .description('keepalived companion for a two-node MySQL/MariaDB master + semi-sync replica pair')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
+    .showHelpAfterError(false);
+
+  program
+    .command('check-mysql')
+    .description('the vrrp_script: exit 0 while local MySQL is up; on "down" take this node out of the VRRP race')
+    .allowUnknownOption()
+    .helpOption(false)
+    .argument('[args...]')
+    .action(async (args: string[]) => {
+      const { checkMysqlMain } = await import('./check-mysql-main.js');
+      code = await checkMysqlMain(args);
+    });
+
+  program
+    .command('notify')
+    .description('keepalived notify hook: notify INSTANCE VI_1 MASTER 100, or by hand: notify master|backup|stop|fault')
+    .allowUnknownOption()
+    .helpOption(false)
+    .argument('[args...]')
+    .action(async (args: string[]) => {
+      const { notifyMain } = await import('./notify-main.js');
+      code = await notifyMain(args);
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return EXIT.OK;
+      return EXIT.USAGE;
+    }
+    return reportFailure(err);
+  }
+  return code;
+}
