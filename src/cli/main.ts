@@ -33,6 +33,18 @@ export async function operatorMain(argv: readonly string[]): Promise<ExitCode> {
       code = await notifyMain(args);
     });
 
+  program
+    .command('render-config')
+    .description('render a template (e.g. templates/keepalived.conf.tmpl): {{name}} placeholders from --values/--set')
+    .argument('<template>', 'template file')
+    .option('--values <file>', 'JSON object of placeholder values')
+    .option('--set <name=value>', 'one placeholder value (repeatable, wins over --values)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--out <file>', 'write here (atomically) instead of stdout')
+    .action(async (template: string, opts: { values?: string; set?: string[]; out?: string }) => {
+      const { renderConfigMain } = await import('./commands/render-config.js');
+      code = await renderConfigMain(template, opts);
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {

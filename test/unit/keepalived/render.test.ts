@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { renderTemplate, templatePlaceholders } from '../../../src/keepalived/render.js';
+import { isAppError } from '../../../src/errors.js';
+
+// dist/test/unit/keepalived → repository root
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+
+test('renderTemplate fills every placeholder, numbers included, spaces inside braces allowed', () => {
+  assert.equal(renderTemplate('a {{x}} b {{ y }} {{x}}', { x: 'X', y: 7 }), 'a X b 7 X');
+});
+
+test('renderTemplate: a placeholder without a value is an error naming it', () => {
+  assert.throws(() => renderTemplate('{{x}} {{y}}', { x: '1' }), (e: unknown) => isAppError(e) && /\{\{y\}\}/.test(e.message));
+});
+
+test('renderTemplate: a value the template does not use (unknown placeholder) is an error naming it', () => {
+  assert.throws(() => renderTemplate('{{x}}', { x: '1', prioirty: 2 }), (e: unknown) => isAppError(e) && /prioirty/.test(e.message));
+});
+
+test('renderTemplate: malformed braces are an error, not silently copied', () => {
+  assert.throws(() => renderTemplate('{{ 1x }}', {}), (e: unknown) => isAppError(e) && /malformed/.test(e.message));
+});
+
+test('renderTemplate: values are inserted literally (no $& or nested placeholder expansion)', () => {
+  assert.equal(renderTemplate('{{a}}', { a: '$& {{b}}' }), '$& {{b}}');
+});
+
+test('templatePlaceholders lists names once, in order', () => {
+  assert.deepEqual(templatePlaceholders('{{b}} {{a}} {{b}}'), ['b', 'a']);
+});
+
+function sampleValues(node: string): Record<string, string | number> {
+  const raw = JSON.parse(readFileSync(join(ROOT, 'keepalived', `node-${node}.values.json`), 'utf8')) as Record<string, string | number>;
+  return Object.fromEntries(Object.entries(raw).filter(([k]) => !k.startsWith('//')));
+}
+
+for (const node of ['a', 'b']) {
+  test(`golden: keepalived/node-${node}.conf is the render of templates/keepalived.conf.tmpl`, () => {
+    const template = readFileSync(join(ROOT, 'templates', 'keepalived.conf.tmpl'), 'utf8');
+    const sample = readFileSync(join(ROOT, 'keepalived', `node-${node}.conf`), 'utf8');
+    assert.equal(renderTemplate(template, sampleValues(node)), sample);
+  });
+}
+
+test('the keepalived templates wire both bins, BACKUP + nopreempt, advert_int 1, fall 1 rise 2', () => {
+  for (const name of ['keepalived.conf.tmpl', 'keepalived-fifo.conf.tmpl']) {
+    const t = readFileSync(join(ROOT, 'templates', name), 'utf8');
+    for (const needle of ['state BACKUP', 'nopreempt', 'advert_int 1', 'fall 1', 'rise 2', '/check-mysql --config', '/notify --config']) {
+      assert.ok(t.includes(needle), `${name} lacks ${needle}`);
+    }
+  }
+});
