@@ -1,0 +1,45 @@
+import { LabError } from './exec.js';
+import { status, teardown, up } from './lab.js';
+
+// `npm run lab -- up [--stub-bins] [--wiring fifo] | down | status`
+const USAGE = 'usage: npm run lab -- up [--stub-bins] [--wiring script|fifo] | down | status';
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  const log = (s: string): void => void process.stdout.write(`lab: ${s}\n`);
+  if (process.getuid?.() !== 0) throw new LabError('the lab needs root (network namespaces, bind mounts)');
+  switch (cmd) {
+    case 'up': {
+      let stubBins = false;
+      let wiring: 'script' | 'fifo' = 'script';
+      for (let i = 0; i < rest.length; i++) {
+        const a = rest[i];
+        if (a === '--stub-bins') stubBins = true;
+        else if (a === '--wiring' && (rest[i + 1] === 'script' || rest[i + 1] === 'fifo')) wiring = rest[++i] as 'script' | 'fifo';
+        else throw new LabError(`unknown option ${a ?? ''}; ${USAGE}`);
+      }
+      await up({ stubBins, wiring, log });
+      return 0;
+    }
+    case 'down':
+      await teardown(log);
+      log('down');
+      return 0;
+    case 'status': {
+      for (const s of await status()) {
+        process.stdout.write(`${JSON.stringify(s)}\n`);
+      }
+      return 0;
+    }
+    default:
+      throw new LabError(USAGE);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`lab: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
+    process.exit(err instanceof LabError ? 1 : 70);
+  },
+);
