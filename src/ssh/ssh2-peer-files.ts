@@ -1,0 +1,254 @@
+import { readFile } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { Client } from 'ssh2';
+import type { ConnectConfig, SFTPWrapper, ServerHostKeyAlgorithm } from 'ssh2';
+import type { SshSettings } from '../config/schema.js';
+import { AppError, describeError } from '../errors.js';
+import { POSITION_RECORD_FILE } from '../failover/position-record.js';
+import type { PositionRecord } from '../failover/position-record.js';
+import { deadline, withSignal } from '../platform/deadline.js';
+import { lastBinlogFromIndex, walkBinlog } from './binlog-tail.js';
+import type { RandomAccessFile } from './binlog-tail.js';
+import { fingerprintMatches, knownKeyTypes, sha256Fingerprint, verifyHostKey } from './known-hosts.js';
+import { parsePositionRecord } from './parse-position-record.js';
+import type { BinlogTail, PeerFiles, PeerFilesConnector } from './types.js';
+
+// The only module importing ssh2. Key authentication only; the host key is checked before any byte is sent
+// as this user; no remote shell: every peer read is an SFTP open/read/close.
+
+// SFTP status NO_SUCH_FILE: an absent position.json is an answer, not a failure.
+const SFTP_NO_SUCH_FILE = 2;
+// Index and position files are small; a bigger one is a misconfiguration, not something to stream.
+const MAX_SMALL_FILE_BYTES = 1024 * 1024;
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN']);
+const HOST_KEY_ALGORITHMS: Readonly<Record<string, readonly ServerHostKeyAlgorithm[]>> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
+/** Connects to the peer with ssh2 (key auth, host key checked) and opens one SFTP session. */
+export const ssh2PeerFilesConnector: PeerFilesConnector = {
+  async connect(host: string, ssh: SshSettings, signal: AbortSignal): Promise<PeerFiles> {
+    const privateKey = await readLocal(ssh.identityFile, 'identity file', 'SSH_FAILED');
+    const knownHosts = ssh.knownHostsFile === undefined ? undefined
+      : await readLocal(ssh.knownHostsFile, 'known_hosts file', 'SSH_HOST_KEY_REJECTED');
+    const where = `${ssh.user}@${host}:${ssh.port}`;
+    const hostCheck = makeHostCheck(host, ssh, knownHosts);
+    const conn = new Client();
+    const stepSignal = deadline(ssh.connectTimeoutMs, signal);
+    const onAbort = (): void => void conn.destroy();
+    stepSignal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await withSignal(handshake(conn, where, ssh, host, privateKey, hostCheck), stepSignal, `SSH connect to ${where}`);
+      const sftp = await withSignal(openSftp(conn), stepSignal, `SFTP start on ${where}`);
+      return new Ssh2PeerFiles(conn, sftp, where, ssh.commandTimeoutMs);
+    } catch (err) {
+      conn.destroy();
+      if (err instanceof AppError && err.code === 'DEADLINE_EXCEEDED' && !signal.aborted) {
+        throw new AppError('PEER_UNREACHABLE', `SSH to ${where}: no session within ${ssh.connectTimeoutMs} ms`, { cause: err });
+      }
+      throw err;
+    } finally {
+      stepSignal.removeEventListener('abort', onAbort);
+    }
+  },
+};
+
+interface HostCheck {
+  readonly verifier: (key: Buffer) => boolean;
+  readonly algorithms?: ServerHostKeyAlgorithm[];
+  /** Why the last key was refused, for the error message. */
+  rejection?: string;
+}
+
+// Every configured check must pass: a known_hosts line with the same key, and the pinned fingerprint.
+function makeHostCheck(host: string, ssh: SshSettings, knownHosts: string | undefined): HostCheck {
+  const types = knownHosts === undefined ? [] : knownKeyTypes(knownHosts, host, ssh.port);
+  // Offer only the key types known_hosts holds for this host, as OpenSSH does, so a server with several keys shows the known one.
+  const algorithms = types.flatMap((t) => HOST_KEY_ALGORITHMS[t] ?? []);
+  const check: HostCheck = {
+    ...(algorithms.length > 0 ? { algorithms } : {}),
+    verifier: (key: Buffer): boolean => {
+      const fp = sha256Fingerprint(key);
+      if (knownHosts !== undefined) {
+        const verdict = verifyHostKey(knownHosts, host, ssh.port, key);
+        if (!verdict.ok) {
+          check.rejection = `host key ${fp} of ${host}:${ssh.port} is ${verdict.reason} in ${ssh.knownHostsFile}`;
+          return false;
+        }
+      }
+      if (ssh.hostKeySha256 !== undefined && !fingerprintMatches(ssh.hostKeySha256, key)) {
+        check.rejection = `host key ${fp} of ${host}:${ssh.port} does not match the pinned ${ssh.hostKeySha256}`;
+        return false;
+      }
+      if (knownHosts === undefined && ssh.hostKeySha256 === undefined) {
+        check.rejection = `host key ${fp} of ${host}:${ssh.port} cannot be checked: no knownHostsFile or hostKeySha256 configured`;
+        return false;
+      }
+      return true;
+    },
+  };
+  return check;
+}
+
+function handshake(conn: Client, where: string, ssh: SshSettings, host: string, privateKey: string,
+                   hostCheck: HostCheck): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const fail = (err: AppError): void => {
+      if (!settled) {
+        settled = true;
+        reject(err);
+      }
+    };
+    conn.once('ready', () => {
+      settled = true;
+      resolve();
+    });
+    conn.on('error', (err: Error & { level?: string; code?: string }) => {
+      if (hostCheck.rejection !== undefined) {
+        fail(new AppError('SSH_HOST_KEY_REJECTED', `SSH to ${where} refused: ${hostCheck.rejection}`, { cause: err }));
+      } else if (err.level === 'client-timeout') {
+        fail(new AppError('PEER_UNREACHABLE', `SSH to ${where}: no handshake within ${ssh.connectTimeoutMs} ms`, { cause: err }));
+      } else if (err.level === 'client-dns' || (err.code !== undefined && UNREACHABLE_CODES.has(err.code))) {
+        fail(new AppError('PEER_UNREACHABLE', `SSH to ${where}: ${err.code ?? describeError(err)}`, { cause: err }));
+      } else if (err.level === 'client-authentication') {
+        fail(new AppError('SSH_FAILED', `SSH to ${where}: key ${ssh.identityFile} not accepted`, { cause: err }));
+      } else {
+        fail(new AppError('SSH_FAILED', `SSH to ${where}: ${describeError(err)}`, { cause: err }));
+      }
+    });
+    conn.once('close', () => fail(new AppError('SSH_FAILED', `SSH to ${where}: connection closed during the handshake`)));
+    const config: ConnectConfig = {
+      host,
+      port: ssh.port,
+      username: ssh.user,
+      privateKey,
+      authHandler: ['publickey'],
+      tryKeyboard: false,
+      readyTimeout: ssh.connectTimeoutMs,
+      hostVerifier: hostCheck.verifier,
+      ...(hostCheck.algorithms !== undefined ? { algorithms: { serverHostKey: hostCheck.algorithms } } : {}),
+    };
+    try {
+      conn.connect(config);
+    } catch (err) {
+      // ssh2 parses the key here: a bad or passphrase-protected identity file throws synchronously.
+      fail(new AppError('SSH_FAILED', `SSH to ${where}: identity file ${ssh.identityFile}: ${describeError(err)}`, { cause: err }));
+    }
+  });
+}
+
+function openSftp(conn: Client): Promise<SFTPWrapper> {
+  return new Promise((resolve, reject) => {
+    conn.sftp((err, sftp) => (err ? reject(new AppError('SSH_FAILED', `SFTP refused: ${describeError(err)}`, { cause: err })) : resolve(sftp)));
+  });
+}
+
+class Ssh2PeerFiles implements PeerFiles {
+  constructor(private readonly conn: Client, private readonly sftp: SFTPWrapper,
+              private readonly where: string, private readonly commandTimeoutMs: number) {}
+
+  readBinlogTail(indexFile: string, signal: AbortSignal): Promise<BinlogTail> {
+    return this.command(`reading the binlog tail via ${indexFile}`, signal, async (s) => {
+      const index = await this.readSmallFile(indexFile);
+      if (index === undefined) throw new AppError('SSH_FAILED', `binlog index ${indexFile} not found on ${this.where}`);
+      const binlog = lastBinlogFromIndex(index.toString('utf8'), indexFile);
+      const handle = await this.open(binlog);
+      try {
+        if (handle === undefined) throw new AppError('SSH_FAILED', `binlog ${binlog} (last in ${indexFile}) not found on ${this.where}`);
+        return await walkBinlog(this.remoteFile(handle, binlog), binlog, s);
+      } finally {
+        if (handle !== undefined) this.closeHandle(handle);
+      }
+    });
+  }
+
+  readPositionRecord(stateDir: string, signal: AbortSignal): Promise<PositionRecord | undefined> {
+    const path = posix.join(stateDir, POSITION_RECORD_FILE);
+    return this.command(`reading ${path}`, signal, async () => {
+      const data = await this.readSmallFile(path);
+      return data === undefined ? undefined : parsePositionRecord(data.toString('utf8'), `${this.where}:${path}`);
+    });
+  }
+
+  close(): void {
+    this.conn.end();
+  }
+
+  // One public call = one command deadline; when it passes the connection is destroyed, so nothing stays pending.
+  private async command<T>(what: string, signal: AbortSignal, body: (s: AbortSignal) => Promise<T>): Promise<T> {
+    const s = deadline(this.commandTimeoutMs, signal);
+    const onAbort = (): void => void this.conn.destroy();
+    s.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await withSignal(body(s), s, `${what} on ${this.where}`);
+    } finally {
+      s.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async readSmallFile(path: string): Promise<Buffer | undefined> {
+    const handle = await this.open(path);
+    if (handle === undefined) return undefined;
+    try {
+      const file = this.remoteFile(handle, path);
+      const size = await file.size();
+      if (size > MAX_SMALL_FILE_BYTES) throw new AppError('SSH_FAILED', `${this.where}:${path} is ${size} bytes; expected a small file`);
+      return await file.read(0, size);
+    } finally {
+      this.closeHandle(handle);
+    }
+  }
+
+  private open(path: string): Promise<Buffer | undefined> {
+    return new Promise((resolve, reject) => {
+      this.sftp.open(path, 'r', (err, handle) => {
+        if (!err) resolve(handle);
+        else if ((err as Error & { code?: number }).code === SFTP_NO_SUCH_FILE) resolve(undefined);
+        else reject(this.sftpError(`open ${path}`, err));
+      });
+    });
+  }
+
+  private remoteFile(handle: Buffer, path: string): RandomAccessFile {
+    return {
+      size: () => new Promise((resolve, reject) => {
+        this.sftp.fstat(handle, (err, stats) => (err ? reject(this.sftpError(`stat ${path}`, err)) : resolve(stats.size)));
+      }),
+      read: async (offset, length) => {
+        const buf = Buffer.alloc(length);
+        let filled = 0;
+        // ssh2 splits reads above the server's packet limit; a short answer is only the end of the file.
+        while (filled < length) {
+          const n = await new Promise<number>((resolve, reject) => {
+            this.sftp.read(handle, buf, filled, length - filled, offset + filled,
+              (err, bytesRead) => (err ? reject(this.sftpError(`read ${path} at ${offset + filled}`, err)) : resolve(bytesRead)));
+          });
+          if (n === 0) break;
+          filled += n;
+        }
+        return buf.subarray(0, filled);
+      },
+    };
+  }
+
+  private closeHandle(handle: Buffer): void {
+    this.sftp.close(handle, () => undefined);
+  }
+
+  private sftpError(what: string, err: Error): AppError {
+    return new AppError('SSH_FAILED', `SFTP ${what} on ${this.where}: ${describeError(err)}`, { cause: err });
+  }
+}
+
+async function readLocal(path: string, what: string, code: 'SSH_FAILED' | 'SSH_HOST_KEY_REJECTED'): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new AppError(code, `cannot read the SSH ${what} ${path}: ${describeError(err)}`, { cause: err });
+  }
+}
