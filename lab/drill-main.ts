@@ -1,0 +1,108 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { binsNotReady, runDrill, type DrillResult } from './drills.js';
+import { LabError } from './exec.js';
+import { teardown, type LabOptions } from './lab.js';
+import { markdownTable, table, timelineSvg } from './report.js';
+import { SCENARIOS, scenarioByName } from './scenarios.js';
+import { REPO } from './topology.js';
+
+// `npm run drill [-- --scenario NAME[,NAME]] [--runs N] [--stub-bins] [--wiring script|fifo] [--keep]`
+const USAGE = 'usage: npm run drill -- [--scenario NAME[,NAME...]] [--runs N] [--wiring script|fifo] [--stub-bins] [--keep] [--list]';
+
+export interface DrillRunOptions {
+  scenarios: string[];
+  runs: number;
+  lab: LabOptions;
+  keep: boolean;
+  outDir: string;
+}
+
+export function parseDrillArgs(argv: readonly string[]): DrillRunOptions | 'list' {
+  const o: DrillRunOptions = { scenarios: [], runs: 1, lab: {}, keep: false, outDir: join(REPO, 'lab-results') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new LabError(`${a} needs a value; ${USAGE}`);
+      return v;
+    };
+    if (a === '--scenario') o.scenarios.push(...val().split(',').filter(Boolean));
+    else if (a === '--runs') o.runs = Number(val());
+    else if (a === '--stub-bins') o.lab.stubBins = true;
+    else if (a === '--wiring') {
+      const w = val();
+      if (w !== 'script' && w !== 'fifo') throw new LabError(`--wiring: expected script or fifo, got ${w}`);
+      o.lab.wiring = w;
+    } else if (a === '--keep') o.keep = true;
+    else if (a === '--out') o.outDir = val();
+    else if (a === '--list') return 'list';
+    else throw new LabError(`unknown argument ${a ?? ''}; ${USAGE}`);
+  }
+  if (!Number.isInteger(o.runs) || o.runs < 1 || o.runs > 10) throw new LabError('--runs: expected 1..10');
+  for (const s of o.scenarios) if (!scenarioByName(s)) throw new LabError(`unknown scenario ${s}; known: ${SCENARIOS.map((x) => x.name).join(', ')}`);
+  return o;
+}
+
+export async function runDrills(o: DrillRunOptions, log: (s: string) => void): Promise<DrillResult[]> {
+  if (process.getuid?.() !== 0) throw new LabError('the drills need root (network namespaces, bind mounts)');
+  if (!o.lab.stubBins) {
+    const why = await binsNotReady(REPO);
+    if (why) throw new LabError(`${why}; the drills need the real bins (or --stub-bins for a lab self-test)`);
+  }
+  const list = o.scenarios.length > 0 ? o.scenarios.map((n) => scenarioByName(n)!) : SCENARIOS;
+  mkdirSync(o.outDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const results: DrillResult[] = [];
+  const save = (): void => {
+    const doc = { startedAt: stamp, options: { stubBins: !!o.lab.stubBins, wiring: o.lab.wiring ?? 'script', runs: o.runs }, results };
+    writeFileSync(join(o.outDir, `drill-${stamp}.json`), `${JSON.stringify(doc, null, 1)}\n`);
+    writeFileSync(join(o.outDir, 'latest.json'), `${JSON.stringify(doc, null, 1)}\n`);
+  };
+  try {
+    for (let run = 1; run <= o.runs; run++) {
+      for (const sc of list) {
+        const r = await runDrill(sc, o.lab, log);
+        results.push(r);
+        const svgName = o.runs > 1 ? `${sc.name}-run${run}.svg` : `${sc.name}.svg`;
+        writeFileSync(join(o.outDir, svgName), timelineSvg(r));
+        save();
+      }
+    }
+  } finally {
+    if (!o.keep) await teardown();
+  }
+  writeFileSync(join(o.outDir, 'latest.md'), `${markdownTable(results)}\n`);
+  log(`\n${table(results)}\n`);
+  log(`results: ${join(o.outDir, `drill-${stamp}.json`)} (also latest.json, latest.md, one SVG timeline per drill)`);
+  return results;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const o = parseDrillArgs(argv);
+  if (o === 'list') {
+    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(20)} ${s.title}\n`);
+    return 0;
+  }
+  const results = await runDrills(o, (s) => void process.stdout.write(`${s}\n`));
+  return results.every((r) => r.pass) ? 0 : 1;
+}
+
+if (process.argv[1] && /drill-main\.js$/.test(process.argv[1])) {
+  let stopping = false;
+  const onSignal = (): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    process.stderr.write('drill: interrupted, tearing the lab down\n');
+    teardown().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`drill: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
+      teardown().finally(() => process.exit(err instanceof LabError ? 2 : 70));
+    },
+  );
+}

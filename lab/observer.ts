@@ -1,0 +1,127 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { mysql2Connector } from '../src/mysql/mysql2-client.js';
+import type { SqlClient } from '../src/mysql/types.js';
+import { run } from './exec.js';
+import { DB_HOSTS, HOSTS, MYSQL_SOCKET, PASSWORDS, USERS, VIP, rootPath, type DbHostId } from './topology.js';
+
+// Watches both DB hosts: VIP presence (ip monitor events, exact) and read_only (sampled every SAMPLE_MS over the
+// local socket). "Writable" means the server answered read_only=0; a server that does not answer cannot take a write.
+
+export const SAMPLE_MS = 25;
+
+export interface Sample {
+  at: number;
+  host: DbHostId;
+  writable: boolean;
+  /** 'ok' answered; 'down' refused/failed; 'slow' timed out. */
+  state: 'ok' | 'down' | 'slow';
+}
+export interface VipEvent {
+  at: number;
+  host: DbHostId;
+  present: boolean;
+}
+
+export class Observer {
+  readonly samples: Sample[] = [];
+  readonly vipEvents: VipEvent[] = [];
+  private monitors: ChildProcess[] = [];
+  private stopped = false;
+  private loops: Promise<void>[] = [];
+
+  async start(): Promise<void> {
+    for (const h of DB_HOSTS) {
+      const mon = spawn('ip', ['-n', HOSTS[h].ns, '-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      this.monitors.push(mon);
+      createInterface({ input: mon.stdout }).on('line', (line) => {
+        if (!line.includes(` ${VIP}/`)) return;
+        this.vipEvents.push({ at: Date.now(), host: h, present: !line.startsWith('Deleted') });
+      });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    for (const h of DB_HOSTS) {
+      const r = await run('ip', ['-n', HOSTS[h].ns, '-o', '-4', 'addr', 'show'], { timeoutMs: 3000, allowFail: true });
+      this.vipEvents.unshift({ at: Date.now() - 1, host: h, present: r.stdout.includes(` ${VIP}/`) });
+    }
+    for (const h of DB_HOSTS) this.loops.push(this.sampleLoop(h));
+  }
+
+  private async sampleLoop(h: DbHostId): Promise<void> {
+    let conn: SqlClient | undefined;
+    while (!this.stopped) {
+      const t = Date.now();
+      let s: Sample;
+      try {
+        if (conn === undefined) {
+          conn = await mysql2Connector.connect({
+            host: '', port: 0, socketPath: rootPath(h, MYSQL_SOCKET), user: USERS.admin, password: PASSWORDS.admin,
+            connectTimeoutMs: 150, queryTimeoutMs: 150,
+          });
+        }
+        const rows = await conn.query<{ ro: string | number }>('SELECT @@read_only AS ro', [], { timeoutMs: 150 });
+        s = { at: t, host: h, writable: String(rows[0]?.ro) === '0', state: 'ok' };
+      } catch (err) {
+        conn?.close();
+        conn = undefined;
+        const slow = /timeout|deadline|ETIMEDOUT/i.test((err as Error).message);
+        s = { at: t, host: h, writable: false, state: slow ? 'slow' : 'down' };
+      }
+      this.samples.push(s);
+      const wait = SAMPLE_MS - (Date.now() - t);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    conn?.close();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const m of this.monitors) m.kill('SIGTERM');
+    await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]);
+  }
+
+  vipAt(h: DbHostId, t: number): boolean {
+    let v = false;
+    for (const e of this.vipEvents) {
+      if (e.host !== h) continue;
+      if (e.at > t) break;
+      v = e.present;
+    }
+    return v;
+  }
+
+  writableAt(h: DbHostId, t: number): boolean {
+    let w = false;
+    for (const s of this.samples) {
+      if (s.host !== h) continue;
+      if (s.at > t) break;
+      w = s.writable;
+    }
+    return w;
+  }
+
+  /** Milliseconds during which both nodes were writable and held the VIP (sample-and-hold between observations). */
+  splitBrainMs(from: number, to: number, vipAt: (h: DbHostId, t: number) => boolean = (h, t) => this.vipAt(h, t)): number {
+    const times = [...new Set([from, ...this.samples.map((s) => s.at), ...this.vipEvents.map((e) => e.at)])]
+      .filter((t) => t >= from && t <= to)
+      .sort((x, y) => x - y);
+    let ms = 0;
+    for (let i = 0; i < times.length; i++) {
+      const t = times[i] ?? from;
+      const next = times[i + 1] ?? to;
+      if (DB_HOSTS.every((h) => this.writableAt(h, t) && vipAt(h, t))) ms += next - t;
+    }
+    return ms;
+  }
+
+  /** First time after `from` that host h held the VIP (a VIP move to h). */
+  vipArrival(h: DbHostId, from: number): number | undefined {
+    if (this.vipAt(h, from)) return undefined;
+    return this.vipEvents.find((e) => e.host === h && e.present && e.at >= from)?.at;
+  }
+
+  firstWritable(h: DbHostId, from: number): number | undefined {
+    if (this.writableAt(h, from)) return undefined;
+    return this.samples.find((s) => s.host === h && s.writable && s.at >= from)?.at;
+  }
+}

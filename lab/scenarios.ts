@@ -1,0 +1,187 @@
+import { writeFileSync, chmodSync } from 'node:fs';
+import { run, sleep } from './exec.js';
+import { holderPid, sql } from './lab.js';
+import type { DrillCtx, Scenario } from './drills.js';
+import { HOSTS, PASSWORDS, SWITCH_NS, rootPath, type DbHostId } from './topology.js';
+
+// The fault list: seed 000 §7 and seed 004 (故障切换验证) for a two-node semi-sync pair. db1 (a) starts as master.
+
+const VIP_WAIT_MS = 25_000;
+const MYSQLD_PID = '/run/mysqld/mysqld.pid';
+
+async function failedOver(ctx: DrillCtx, to: DbHostId = 'b'): Promise<void> {
+  if (!(await ctx.waitVip(to, VIP_WAIT_MS))) ctx.mark(`no VIP on ${HOSTS[to].hostname} within ${VIP_WAIT_MS / 1000} s`);
+}
+
+async function killMysqld(ctx: DrillCtx, h: DbHostId, signal: 'KILL' | 'STOP' | 'CONT'): Promise<void> {
+  ctx.mark(`SIG${signal} mysqld on ${HOSTS[h].hostname}`);
+  await ctx.sh(h, `kill -${signal} "$(cat ${MYSQLD_PID})"`);
+}
+
+async function rejoin(ctx: DrillCtx, h: DbHostId): Promise<void> {
+  await ctx.operatorStartMysqld(h);
+  await ctx.operatorStartKeepalived(h);
+}
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'master-host-down',
+    title: 'master host powered off (every process killed, link lost)',
+    expect: { master: 'b', other: 'down', failover: true },
+    async run(ctx) {
+      ctx.mark('power off db1');
+      const pid = holderPid('a');
+      if (pid !== undefined) process.kill(pid, 'SIGKILL');
+      ctx.deadSince['a'] = Date.now();
+      await run('ip', ['-n', SWITCH_NS, 'link', 'set', HOSTS.a.port, 'down']);
+      await failedOver(ctx);
+      await sleep(3000);
+    },
+  },
+  {
+    name: 'mysqld-crash',
+    title: 'master mysqld crash (SIGKILL)',
+    expect: { master: 'b', other: 'down', failover: true },
+    async run(ctx) {
+      await killMysqld(ctx, 'a', 'KILL');
+      await failedOver(ctx);
+      await sleep(3000);
+    },
+  },
+  {
+    name: 'mysqld-shutdown',
+    title: 'master mysqld clean shutdown',
+    expect: { master: 'b', other: 'down', failover: true },
+    async run(ctx) {
+      ctx.mark('mariadb-admin shutdown on db1');
+      await ctx.sh('a', 'mariadb-admin -uroot shutdown', 60_000);
+      await failedOver(ctx);
+      await sleep(3000);
+    },
+  },
+  {
+    name: 'mysqld-hang',
+    title: 'master mysqld hung (SIGSTOP), resumed (SIGCONT) after the failover, then rejoined',
+    expect: { master: 'b', other: 'replica', failover: true },
+    async run(ctx) {
+      await killMysqld(ctx, 'a', 'STOP');
+      await failedOver(ctx);
+      await sleep(3000);
+      await killMysqld(ctx, 'a', 'CONT');
+      await sleep(3000);
+      await rejoin(ctx, 'a');
+    },
+  },
+  {
+    name: 'wrong-credentials',
+    title: 'monitor credentials wrong on the master (must not fail over)',
+    expect: { master: 'a', other: 'replica', failover: false },
+    async run(ctx) {
+      ctx.mark('wrong password in db1 mysql.password');
+      const f = rootPath('a', '/etc/keepalived-mysql/mysql.password');
+      writeFileSync(f, 'not-the-password\n', { mode: 0o600 });
+      chmodSync(f, 0o600);
+      await sleep(10_000);
+      writeFileSync(f, `${PASSWORDS.admin}\n`, { mode: 0o600 });
+      ctx.mark('password restored');
+      await sleep(2000);
+    },
+  },
+  {
+    name: 'master-nic-down',
+    title: 'master NIC down, then up and rejoined',
+    expect: { master: 'b', other: 'replica', failover: true },
+    async run(ctx) {
+      ctx.mark('db1 eth0 down');
+      await run('ip', ['-n', HOSTS.a.ns, 'link', 'set', 'eth0', 'down']);
+      await failedOver(ctx);
+      await sleep(3000);
+      await run('ip', ['-n', HOSTS.a.ns, 'link', 'set', 'eth0', 'up']);
+      ctx.mark('db1 eth0 up');
+      await sleep(3000);
+      await rejoin(ctx, 'a');
+    },
+  },
+  {
+    name: 'master-partition',
+    title: 'master cut off from peer and clients without losing carrier (netem loss 100%), healed, rejoined',
+    expect: { master: 'b', other: 'replica', failover: true },
+    async run(ctx) {
+      ctx.mark('partition db1 (100% loss both ways)');
+      await run('ip', ['netns', 'exec', HOSTS.a.ns, 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'netem', 'loss', '100%']);
+      await run('ip', ['netns', 'exec', SWITCH_NS, 'tc', 'qdisc', 'add', 'dev', HOSTS.a.port, 'root', 'netem', 'loss', '100%']);
+      await failedOver(ctx);
+      await sleep(5000);
+      await run('ip', ['netns', 'exec', HOSTS.a.ns, 'tc', 'qdisc', 'del', 'dev', 'eth0', 'root']);
+      await run('ip', ['netns', 'exec', SWITCH_NS, 'tc', 'qdisc', 'del', 'dev', HOSTS.a.port, 'root']);
+      ctx.mark('partition healed');
+      await sleep(4000);
+      await rejoin(ctx, 'a');
+    },
+  },
+  {
+    name: 'keepalived-killed',
+    title: 'keepalived on the master killed without cleanup (SIGKILL via its pid files; VIP left behind)',
+    expect: { master: 'b', other: 'replica', failover: true },
+    async run(ctx) {
+      ctx.mark('SIGKILL keepalived on db1');
+      await ctx.sh('a', 'p=$(cat /run/keepalived.pid); c=$(cat /run/keepalived_vrrp.pid); kill -STOP $p $c; kill -KILL $p $c');
+      await failedOver(ctx);
+      await sleep(3000);
+      await rejoin(ctx, 'a');
+    },
+  },
+  {
+    name: 'replica-down',
+    title: 'replica mysqld down (must not fail over; semi-sync waits, then degrades), restarted and rejoined',
+    expect: { master: 'a', other: 'replica', failover: false },
+    async run(ctx) {
+      await killMysqld(ctx, 'b', 'KILL');
+      await sleep(8000);
+      await rejoin(ctx, 'b');
+    },
+  },
+  {
+    name: 'old-master-rejoin',
+    title: 'old master returns after a crash failover and rejoins as replica',
+    expect: { master: 'b', other: 'replica', failover: true },
+    async run(ctx) {
+      await killMysqld(ctx, 'a', 'KILL');
+      await failedOver(ctx);
+      await sleep(3000);
+      await rejoin(ctx, 'a');
+    },
+  },
+  {
+    name: 'old-master-errant',
+    title: 'old master returns holding an errant transaction: it must stay fenced',
+    expect: { master: 'b', other: 'fenced', failover: true },
+    async run(ctx) {
+      await killMysqld(ctx, 'a', 'KILL');
+      await failedOver(ctx);
+      await sleep(2000);
+      await ctx.operatorStartMysqld('a');
+      ctx.mark('errant write on db1');
+      await sql('a', 'SET GLOBAL read_only=0; INSERT INTO drill.writes (id, at_ms) VALUES (-1, 0); SET GLOBAL read_only=1;');
+      await ctx.operatorStartKeepalived('a');
+      await sleep(5000);
+    },
+  },
+  {
+    name: 'semisync-degraded',
+    title: 'semi-sync degraded to async (replica IO stopped), then the master crashes',
+    expect: { master: 'b', other: 'down', failover: true, refusalAllowed: true },
+    async run(ctx) {
+      ctx.mark('STOP SLAVE IO_THREAD on db2');
+      await sql('b', 'STOP SLAVE IO_THREAD');
+      await sleep(5000);
+      await killMysqld(ctx, 'a', 'KILL');
+      await failedOver(ctx);
+      await sleep(3000);
+    },
+  },
+];
+
+export function scenarioByName(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}
