@@ -1,0 +1,7 @@
+#!/bin/bash
+# npm run drill [-- --scenario NAME]: installs what is missing, builds, runs the failover drills (root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh >&2
+npx tsc -p tsconfig.json
+exec node dist/lab/drill-main.js "$@"
