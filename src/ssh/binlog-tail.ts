@@ -18,6 +18,8 @@ export interface WalkOptions {
   readonly chunkBytes?: number;
   /** Stop with an error after this many events (a second bound beside the signal). */
   readonly maxEvents?: number;
+  /** A known event start to walk from instead of the first event; ignored unless a valid header is there. */
+  readonly startPos?: number;
 }
 
 export const BINLOG_CHUNK_BYTES = 256 * 1024;
@@ -75,6 +77,7 @@ export async function walkBinlog(file: RandomAccessFile, path: string, signal: A
   let lastGtid: string | undefined;
   let pending: string | undefined;
   let group: GroupState = 'none';
+  let walkedFrom = 4;
 
   while (size - pos >= HEADER) {
     if (++events > maxEvents) {
@@ -86,16 +89,24 @@ export async function walkBinlog(file: RandomAccessFile, path: string, signal: A
     const type = h[4] ?? 0;
     const serverId = h.readUInt32LE(5);
     const evSize = h.readUInt32LE(9);
-    const logPos = h.readUInt32LE(13);
     // A torn or garbage tail: the size runs past EOF, or the header's own end offset disagrees.
-    if (evSize < HEADER || pos + evSize > size) break;
-    if (logPos !== 0 && logPos !== pos + evSize) break;
+    if (!plausibleHeader(h, pos, size)) break;
 
     if (pos === 4) {
       if (type !== EV.FORMAT_DESCRIPTION) {
         throw new AppError('SSH_FAILED', `${path}: first event has type ${type}, not a format description`);
       }
       checksumLen = await formatChecksumLen(reader, pos, evSize, readAhead, path);
+      lastTs = ts;
+      pos += evSize;
+      // The format description is always read (checksums); then jump to the hint when a real event starts there.
+      const start = opts.startPos;
+      if (start !== undefined && start > pos && start <= size
+          && (start === size || (size - start >= HEADER && plausibleHeader(await reader.bytes(start, HEADER, readAhead), start, size)))) {
+        pos = walkedFrom = start;
+        lastTs = undefined;
+      }
+      continue;
     } else if (type === EV.MARIADB_START_ENCRYPTION) {
       throw new AppError('SSH_FAILED', `${path} is an encrypted MariaDB binlog; its events cannot be walked`);
     } else if (type === EV.MARIADB_GTID && evSize >= HEADER + 13) {
@@ -141,7 +152,15 @@ export async function walkBinlog(file: RandomAccessFile, path: string, signal: A
     tornBytes: size - pos,
     ...(lastTs !== undefined ? { lastEventTimestamp: lastTs } : {}),
     ...(lastGtid !== undefined ? { lastGtid } : {}),
+    walkedFrom,
   };
+}
+
+// event_size fits the file and log_pos (the event's end offset as the server wrote it) agrees, when set.
+function plausibleHeader(h: Buffer, pos: number, size: number): boolean {
+  const evSize = h.readUInt32LE(9);
+  const logPos = h.readUInt32LE(13);
+  return evSize >= HEADER && pos + evSize <= size && (logPos === 0 || logPos === pos + evSize);
 }
 
 // The format description event of a checksum-aware server always ends with alg (1 byte) + CRC (4 bytes).

@@ -11,7 +11,7 @@ import { lastBinlogFromIndex, walkBinlog } from './binlog-tail.js';
 import type { RandomAccessFile } from './binlog-tail.js';
 import { fingerprintMatches, knownKeyTypes, sha256Fingerprint, verifyHostKey } from './known-hosts.js';
 import { parsePositionRecord } from './parse-position-record.js';
-import type { BinlogTail, PeerFiles, PeerFilesConnector } from './types.js';
+import type { BinlogTail, BinlogWalkHint, PeerFiles, PeerFilesConnector } from './types.js';
 
 // The only module importing ssh2. Key authentication only; the host key is checked before any byte is sent
 // as this user; no remote shell: every peer read is an SFTP open/read/close.
@@ -152,7 +152,7 @@ class Ssh2PeerFiles implements PeerFiles {
   constructor(private readonly conn: Client, private readonly sftp: SFTPWrapper,
               private readonly where: string, private readonly commandTimeoutMs: number) {}
 
-  readBinlogTail(indexFile: string, signal: AbortSignal): Promise<BinlogTail> {
+  readBinlogTail(indexFile: string, signal: AbortSignal, from?: BinlogWalkHint): Promise<BinlogTail> {
     return this.command(`reading the binlog tail via ${indexFile}`, signal, async (s) => {
       const index = await this.readSmallFile(indexFile);
       if (index === undefined) throw new AppError('SSH_FAILED', `binlog index ${indexFile} not found on ${this.where}`);
@@ -160,7 +160,9 @@ class Ssh2PeerFiles implements PeerFiles {
       const handle = await this.open(binlog);
       try {
         if (handle === undefined) throw new AppError('SSH_FAILED', `binlog ${binlog} (last in ${indexFile}) not found on ${this.where}`);
-        return await walkBinlog(this.remoteFile(handle, binlog), binlog, s);
+        // A hint about another file (the master rotated since) cannot shorten this walk.
+        const startPos = from !== undefined && posix.basename(from.file) === posix.basename(binlog) ? from.pos : undefined;
+        return await walkBinlog(this.remoteFile(handle, binlog), binlog, s, startPos !== undefined ? { startPos } : {});
       } finally {
         if (handle !== undefined) this.closeHandle(handle);
       }

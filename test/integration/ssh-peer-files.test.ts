@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ssh2PeerFilesConnector } from '../../src/ssh/ssh2-peer-files.js';
 import type { SshSettings } from '../../src/config/schema.js';
 import { isAppError, type ErrorCode } from '../../src/errors.js';
-import { MariaDbFarm, freePort, mariadbSkipReason, type MariaDbServer } from '../helpers/mariadb.js';
+import { MariaDbFarm, freePort, mariadbSkipReason, waitForSync, type MariaDbServer } from '../helpers/mariadb.js';
 import { startSshd, sshdSkipReason, type Sshd } from '../helpers/sshd.js';
 
 const skip = mariadbSkipReason() ?? sshdSkipReason();
@@ -26,6 +26,7 @@ function rejectsWith(code: ErrorCode, pattern: RegExp) {
 describe('ssh2 peer files against a real sshd and a real MariaDB pair', { skip }, () => {
   let farm: MariaDbFarm;
   let master: MariaDbServer;
+  let replica: MariaDbServer;
   let sshd: Sshd;
   let work: string;
 
@@ -44,7 +45,7 @@ describe('ssh2 peer files against a real sshd and a real MariaDB pair', { skip }
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'km-sshpeer-'));
     farm = new MariaDbFarm();
-    [{ master }, sshd] = await Promise.all([farm.startPair(), startSshd()]);
+    [{ master, replica }, sshd] = await Promise.all([farm.startPair(), startSshd()]);
     await master.sql(
       "INSERT INTO appdb.t VALUES (1, 'one'), (2, 'two')",
       "UPDATE appdb.t SET note = 'uno' WHERE id = 1",
@@ -70,6 +71,27 @@ describe('ssh2 peer files against a real sshd and a real MariaDB pair', { skip }
       assert.equal(tail.tornBytes, 0);
       assert.equal(tail.lastGtid, vars.gtid);
       assert.ok(Math.abs((tail.lastEventTimestamp ?? 0) - Date.now() / 1000) < 600);
+    } finally {
+      peer.close();
+    }
+  });
+
+  test("when the replica's read position is given as a hint then only the tail after it is walked and the end is still the master's", async () => {
+    await waitForSync(master, replica);
+    const [st] = await replica.sql<{ Master_Log_File: string; Read_Master_Log_Pos: number }>('SHOW SLAVE STATUS');
+    assert.ok(st);
+    const hint = { file: st.Master_Log_File, pos: Number(st.Read_Master_Log_Pos) };
+    await master.sql("INSERT INTO appdb.t VALUES (10, 'after the hint')", 'INSERT INTO appdb.u VALUES (1)');
+    const [status] = await master.sql<{ File: string; Position: number }>('SHOW MASTER STATUS');
+    const [vars] = await master.sql<{ idx: string; gtid: string }>('SELECT @@log_bin_index AS idx, @@gtid_binlog_pos AS gtid');
+    assert.ok(status && vars);
+    assert.equal(status.File, hint.file, 'no rotation in between');
+    const peer = await connect();
+    try {
+      const tail = await peer.readBinlogTail(vars.idx, AbortSignal.timeout(10_000), hint);
+      assert.deepEqual([tail.walkedFrom, tail.endPos, tail.tornBytes, tail.lastGtid], [hint.pos, Number(status.Position), 0, vars.gtid]);
+      const otherFile = await peer.readBinlogTail(vars.idx, AbortSignal.timeout(10_000), { file: 'mysql-bin.000099', pos: hint.pos });
+      assert.deepEqual([otherFile.walkedFrom, otherFile.endPos], [4, Number(status.Position)]);
     } finally {
       peer.close();
     }

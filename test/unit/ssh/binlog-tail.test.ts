@@ -110,7 +110,7 @@ test('when a header claims a size past the end or below 19 bytes or an end offse
 test('when the file is shorter than the magic or holds only the magic then endPos is 0 or 4', async () => {
   const { bytes } = fixture('mariadb-crc32');
   assert.deepEqual(await walkBinlog(memFile(bytes.subarray(0, 2)), 'b', live()), { file: 'b', endPos: 0, tornBytes: 2 });
-  assert.deepEqual(await walkBinlog(memFile(bytes.subarray(0, 10)), 'b', live()), { file: 'b', endPos: 4, tornBytes: 6 });
+  assert.deepEqual(await walkBinlog(memFile(bytes.subarray(0, 10)), 'b', live()), { file: 'b', endPos: 4, tornBytes: 6, walkedFrom: 4 });
 });
 
 test('when the file is not a binlog or is encrypted then the walk refuses it with an error naming the file', async () => {
@@ -179,6 +179,28 @@ test('when the event cap is reached or the signal has fired then the walk stops 
   const ac = new AbortController();
   ac.abort();
   await assert.rejects(walkBinlog(memFile(bytes), 'b', ac.signal), (e: unknown) => isAppError(e) && e.code === 'DEADLINE_EXCEEDED');
+});
+
+test('when a start hint is a real event start then only the tail after it is read, and lastGtid comes from groups completed after it', async () => {
+  const { bytes, meta } = fixture('mariadb-crc32');
+  const big = append(bytes, ...Array.from({ length: 8 }, () => (p: number) => event(p, 30, Buffer.alloc(256 * 1024))));
+  // 1624 ends GTID 3-7-6 (its COMMIT query); 3-7-7 starts there and completes at 1843 (mariadb-binlog listing).
+  const f = memFile(big);
+  const tail = await walkBinlog(f, 'b', live(), { startPos: 1624, chunkBytes: 4096 });
+  assert.deepEqual([tail.walkedFrom, tail.endPos, tail.tornBytes, tail.lastGtid], [1624, big.length, 0, '3-7-7']);
+  // Mid-transaction hint (after the GTID event of 3-7-7): its commit is seen but its GTID is not, so no lastGtid.
+  const mid = await walkBinlog(memFile(bytes), 'b', live(), { startPos: 1666 });
+  assert.deepEqual([mid.walkedFrom, mid.endPos, mid.lastGtid], [1666, meta.masterStatusPosition, undefined]);
+  const atEnd = await walkBinlog(memFile(bytes), 'b', live(), { startPos: meta.masterStatusPosition });
+  assert.deepEqual([atEnd.walkedFrom, atEnd.endPos, atEnd.lastEventTimestamp], [meta.masterStatusPosition, meta.masterStatusPosition, undefined]);
+});
+
+test('when a start hint is not an event start or lies past the end then the walk starts at the first event instead', async () => {
+  const { bytes, meta } = fixture('mariadb-crc32');
+  for (const startPos of [1625, 100, meta.masterStatusPosition + 50, 0]) {
+    const tail = await walkBinlog(memFile(bytes), 'b', live(), { startPos });
+    assert.deepEqual([tail.walkedFrom, tail.endPos, tail.lastGtid], [4, meta.masterStatusPosition, meta.gtidBinlogPos], String(startPos));
+  }
 });
 
 test('when the index lists absolute or relative binlogs then the last one is returned as an absolute path', () => {
