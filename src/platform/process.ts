@@ -21,3 +21,12 @@ export function installWatchdog(ms: number, code: ExitCode, onFire?: () => void)
 export function exitNow(code: ExitCode): never {
   process.exit(code);
 }
+
+// SIGTERM/SIGINT (keepalived stopping, an operator's Ctrl-C) call handler instead of killing the process outright.
+export function onTerminate(handler: (signal: NodeJS.Signals) => void): () => void {
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+  for (const s of signals) process.on(s, handler);
+  return () => {
+    for (const s of signals) process.off(s, handler);
+  };
+}
