@@ -1,0 +1,256 @@
+import { AppError } from '../errors.js';
+import type { Dialect } from './dialect.js';
+import type { Row } from './types.js';
+
+/**
+ * One SQL statement with its values kept apart: mysql2 escapes `?` values, so hosts, users and passwords are
+ * never formatted into the text (the seed's `master_host='{0}'` bug). `secret` lists value positions to mask.
+ */
+export interface Statement {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+  readonly secret?: readonly number[];
+}
+
+const stmt = (sql: string, params: readonly unknown[] = [], secret?: readonly number[]): Statement =>
+  secret ? { sql, params, secret } : { sql, params };
+
+// The statement as a human reads it (dry-run, logs): values inlined, secrets as '***'.
+export function showStatement(s: Statement): string {
+  let i = 0;
+  return s.sql.replace(/\?/g, () => {
+    const index = i++;
+    if (s.secret?.includes(index)) return "'***'";
+    const v = s.params[index];
+    if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+    if (v === null || v === undefined) return 'NULL';
+    return `'${String(v).replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  });
+}
+
+// ---------- validators: what may reach a statement at all ----------
+
+// Host names and IP literals only: letters, digits, dots, dashes, colons (IPv6); nothing a quote could hide in.
+export function checkHost(host: string): string {
+  if (!/^[A-Za-z0-9]([A-Za-z0-9.:-]{0,252}[A-Za-z0-9])?$/.test(host)) {
+    throw new AppError('CONFIG_INVALID', `refusing host ${JSON.stringify(host)}: not a host name or IP address`);
+  }
+  return host;
+}
+
+// MySQL user names are at most 80 chars (32 in 5.7); no quotes, backslashes, spaces or control characters.
+export function checkUser(user: string): string {
+  if (!/^[A-Za-z0-9_.@%+-]{1,80}$/.test(user)) {
+    throw new AppError('CONFIG_INVALID', `refusing user name ${JSON.stringify(user)}: only letters, digits and _.@%+- are allowed`);
+  }
+  return user;
+}
+
+function checkPort(port: number): number {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new AppError('CONFIG_INVALID', `refusing port ${port}`);
+  return port;
+}
+
+// System-variable names come from the dialect, never from input; still, only [a-z_] may be spliced in.
+function checkVariableName(name: string): string {
+  if (!/^[a-z_]{1,64}$/.test(name)) throw new AppError('INTERNAL', `refusing variable name ${JSON.stringify(name)}`);
+  return name;
+}
+
+// ---------- probes ----------
+
+/** Variables whose presence (not only value) tells the dialect apart. */
+export const PROBED_VARIABLES = [
+  'gtid_binlog_pos', 'gtid_mode', 'super_read_only', 'log_bin', 'log_bin_index',
+  'rpl_semi_sync_master_enabled', 'rpl_semi_sync_slave_enabled',
+  'rpl_semi_sync_source_enabled', 'rpl_semi_sync_replica_enabled',
+] as const;
+
+export const probeVersion = (): Statement => stmt('SELECT VERSION() AS version, @@version_comment AS versionComment');
+
+export const probeServerVariables = (): Statement =>
+  stmt(`SHOW GLOBAL VARIABLES WHERE Variable_name IN (${PROBED_VARIABLES.map(() => '?').join(', ')})`, [...PROBED_VARIABLES]);
+
+// ---------- reading state ----------
+
+export function showReplicaStatus(d: Dialect): Statement {
+  return stmt(d.replicaStatements ? 'SHOW REPLICA STATUS' : 'SHOW SLAVE STATUS');
+}
+
+export function showBinlogStatus(d: Dialect): Statement {
+  return stmt(d.binaryLogStatus ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS');
+}
+
+/** read_only, super_read_only (where it exists) and the binlog index path, one row. */
+export function readRoleFlags(d: Dialect): Statement {
+  const sro = d.superReadOnly ? ', @@GLOBAL.super_read_only AS superReadOnly' : '';
+  return stmt(`SELECT @@GLOBAL.read_only AS readOnly${sro}, @@GLOBAL.log_bin_index AS logBinIndex, @@server_id AS serverId`);
+}
+
+/** GTID state, one row: MariaDB binlogPos/binlogState/slavePos/currentPos; MySQL executed/purged. */
+export function readGtidState(d: Dialect): Statement {
+  if (d.gtid === 'mariadb') {
+    return stmt('SELECT @@GLOBAL.gtid_binlog_pos AS binlogPos, @@GLOBAL.gtid_binlog_state AS binlogState, ' +
+      '@@GLOBAL.gtid_slave_pos AS slavePos, @@GLOBAL.gtid_current_pos AS currentPos');
+  }
+  return stmt('SELECT @@GLOBAL.gtid_executed AS executed, @@GLOBAL.gtid_purged AS purged');
+}
+
+export const processList = (): Statement =>
+  stmt('SELECT ID AS id, USER AS user, HOST AS host, COMMAND AS command FROM information_schema.PROCESSLIST');
+
+/** MySQL only: the GTIDs of `ours` the other set lacks ('' when none). */
+export const gtidSubtract = (ours: string, theirs: string): Statement =>
+  stmt('SELECT GTID_SUBTRACT(?, ?) AS errant', [ours, theirs]);
+
+// ---------- waiting ----------
+
+/** Blocks server-side until the GTID set is applied or timeoutS passes. MariaDB: 0 / -1; MySQL: 0 / 1. */
+export function waitForGtids(d: Dialect, gtids: string, timeoutS: number): Statement {
+  const seconds = Math.max(0.001, Math.round(timeoutS * 1000) / 1000);
+  if (d.gtid === 'mariadb') return stmt('SELECT MASTER_GTID_WAIT(?, ?) AS result', [gtids, seconds]);
+  return stmt('SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS result', [gtids, seconds]);
+}
+
+// ---------- writes ----------
+
+/** Fences writes: super_read_only=1 implies read_only=1 on MySQL; MariaDB has read_only only. */
+export function fenceWrites(d: Dialect): Statement[] {
+  return d.superReadOnly
+    ? [stmt('SET GLOBAL super_read_only = 1'), stmt('SET GLOBAL read_only = 1')]
+    : [stmt('SET GLOBAL read_only = 1')];
+}
+
+/** Opens writes: super_read_only must be cleared first (read_only=0 alone is refused while it is on). */
+export function openWrites(d: Dialect): Statement[] {
+  return d.superReadOnly
+    ? [stmt('SET GLOBAL super_read_only = 0'), stmt('SET GLOBAL read_only = 0')]
+    : [stmt('SET GLOBAL read_only = 0')];
+}
+
+export const killConnection = (id: number): Statement => {
+  if (!Number.isSafeInteger(id) || id <= 0) throw new AppError('INTERNAL', `refusing connection id ${id}`);
+  return stmt('KILL CONNECTION ?', [id]);
+};
+
+/** A master must not acknowledge a commit it could lose in a crash. */
+export const durableCommits = (): Statement[] => [
+  stmt('SET GLOBAL sync_binlog = 1'),
+  stmt('SET GLOBAL innodb_flush_log_at_trx_commit = 1'),
+];
+
+/** Semi-sync for a role: source side on for a master, replica side on for a replica; uninstalled sides are skipped. */
+export function semiSyncFor(d: Dialect, role: 'master' | 'replica'): Statement[] {
+  const out: Statement[] = [];
+  if (d.semiSync.source) out.push(stmt(`SET GLOBAL ${checkVariableName(`${d.semiSync.source}_enabled`)} = ${role === 'master' ? 1 : 0}`));
+  if (d.semiSync.replica) out.push(stmt(`SET GLOBAL ${checkVariableName(`${d.semiSync.replica}_enabled`)} = ${role === 'replica' ? 1 : 0}`));
+  return out;
+}
+
+const replicaWord = (d: Dialect): string => (d.replicaStatements ? 'REPLICA' : 'SLAVE');
+
+export const stopReplica = (d: Dialect): Statement => stmt(`STOP ${replicaWord(d)}`);
+export const stopReplicaIoThread = (d: Dialect): Statement => stmt(`STOP ${replicaWord(d)} IO_THREAD`);
+export const stopReplicaSqlThread = (d: Dialect): Statement => stmt(`STOP ${replicaWord(d)} SQL_THREAD`);
+export const startReplica = (d: Dialect): Statement => stmt(`START ${replicaWord(d)}`);
+export const startReplicaIoThread = (d: Dialect): Statement => stmt(`START ${replicaWord(d)} IO_THREAD`);
+export const startReplicaSqlThread = (d: Dialect): Statement => stmt(`START ${replicaWord(d)} SQL_THREAD`);
+/** Forgets the source entirely, so even a restarted mysqld cannot reconnect to the old master. */
+export const resetReplicaAll = (d: Dialect): Statement => stmt(`RESET ${replicaWord(d)} ALL`);
+
+/** MariaDB: where a slave_pos replica starts; needs replication stopped. */
+export const setGtidSlavePos = (pos: string): Statement => stmt('SET GLOBAL gtid_slave_pos = ?', [pos]);
+
+export interface SourceSpec {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly connectRetryS: number;
+  readonly heartbeatPeriodS: number;
+  /** GTID auto-position when the dialect has GTIDs on; else these file coordinates. */
+  readonly position: { readonly kind: 'gtid' } | { readonly kind: 'file'; readonly file: string; readonly pos: number };
+}
+
+// CHANGE MASTER TO / CHANGE REPLICATION SOURCE TO, every value a placeholder.
+export function changeSource(d: Dialect, s: SourceSpec): Statement {
+  const src = d.changeSourceStatement;
+  const o = (name: string): string => (src ? `SOURCE_${name}` : `MASTER_${name}`);
+  const parts: string[] = [`${o('HOST')} = ?`, `${o('PORT')} = ?`, `${o('USER')} = ?`, `${o('PASSWORD')} = ?`,
+    `${o('CONNECT_RETRY')} = ?`, `${o('HEARTBEAT_PERIOD')} = ?`];
+  const params: unknown[] = [checkHost(s.host), checkPort(s.port), checkUser(s.user), s.password,
+    Math.max(1, Math.trunc(s.connectRetryS)), Math.max(0, s.heartbeatPeriodS)];
+  if (s.position.kind === 'gtid') {
+    if (d.gtid === 'mariadb') parts.push('MASTER_USE_GTID = slave_pos');
+    else if (d.gtid === 'mysql') parts.push(`${o('AUTO_POSITION')} = 1`);
+    else throw new AppError('INTERNAL', 'GTID auto-position asked of a server without GTIDs');
+  } else {
+    if (!/^[A-Za-z0-9._-]{1,255}$/.test(s.position.file)) {
+      throw new AppError('FAILOVER_STEP_FAILED', `refusing binlog file name ${JSON.stringify(s.position.file)}`);
+    }
+    parts.push(`${o('LOG_FILE')} = ?`, `${o('LOG_POS')} = ?`);
+    params.push(s.position.file, s.position.pos);
+    if (d.gtid === 'mariadb') parts.push('MASTER_USE_GTID = no');
+    else if (d.gtid === 'mysql') parts.push(`${o('AUTO_POSITION')} = 0`);
+  }
+  // caching_sha2_password (MySQL 8 default) needs the source's RSA key when replication runs without TLS.
+  if (d.needsSourcePublicKey) parts.push(src ? 'GET_SOURCE_PUBLIC_KEY = 1' : 'GET_MASTER_PUBLIC_KEY = 1');
+  return stmt(`${src ? 'CHANGE REPLICATION SOURCE TO' : 'CHANGE MASTER TO'} ${parts.join(', ')}`, params, [3]);
+}
+
+// ---------- readers: rows → plain values, either naming ----------
+
+/** SHOW SLAVE|REPLICA STATUS, normalised over MySQL 8.0.22's renamed columns (Source_*, Replica_*). */
+export interface ReplicaStatus {
+  readonly sourceHost: string;
+  readonly sourcePort: number;
+  readonly ioRunning: string;
+  readonly sqlRunning: string;
+  readonly sourceLogFile: string;
+  readonly readSourceLogPos: number;
+  readonly relaySourceLogFile: string;
+  readonly execSourceLogPos: number;
+  readonly lastIoError: string;
+  readonly lastSqlError: string;
+  /** MariaDB Using_Gtid (No/Slave_Pos/Current_Pos) or MySQL Auto_Position (0/1). */
+  readonly usingGtid: string;
+  /** MariaDB Gtid_IO_Pos or MySQL Retrieved_Gtid_Set: what the IO thread has received. */
+  readonly receivedGtids: string;
+  readonly secondsBehind: number | undefined;
+}
+
+export function readReplicaStatus(row: Row | undefined): ReplicaStatus | undefined {
+  if (!row) return undefined;
+  const s = (...names: string[]): string => {
+    for (const n of names) if (row[n] !== undefined && row[n] !== null) return String(row[n]);
+    return '';
+  };
+  const n = (...names: string[]): number => Number(s(...names) || 0);
+  const behind = s('Seconds_Behind_Source', 'Seconds_Behind_Master');
+  return {
+    sourceHost: s('Source_Host', 'Master_Host'),
+    sourcePort: n('Source_Port', 'Master_Port'),
+    ioRunning: s('Replica_IO_Running', 'Slave_IO_Running'),
+    sqlRunning: s('Replica_SQL_Running', 'Slave_SQL_Running'),
+    sourceLogFile: s('Source_Log_File', 'Master_Log_File'),
+    readSourceLogPos: n('Read_Source_Log_Pos', 'Read_Master_Log_Pos'),
+    relaySourceLogFile: s('Relay_Source_Log_File', 'Relay_Master_Log_File'),
+    execSourceLogPos: n('Exec_Source_Log_Pos', 'Exec_Master_Log_Pos'),
+    lastIoError: s('Last_IO_Error'),
+    lastSqlError: s('Last_SQL_Error'),
+    usingGtid: s('Using_Gtid', 'Auto_Position'),
+    receivedGtids: s('Gtid_IO_Pos', 'Retrieved_Gtid_Set').replace(/\s+/g, ''),
+    secondsBehind: behind === '' ? undefined : Number(behind),
+  };
+}
+
+/** SHOW MASTER STATUS / SHOW BINARY LOG STATUS; undefined when binary logging is off. */
+export function readBinlogStatus(row: Row | undefined): { file: string; pos: number; executedGtids?: string } | undefined {
+  if (!row || row['File'] === undefined || row['File'] === null) return undefined;
+  const gtids = row['Executed_Gtid_Set'];
+  return {
+    file: String(row['File']),
+    pos: Number(row['Position'] ?? 0),
+    ...(typeof gtids === 'string' ? { executedGtids: gtids.replace(/\s+/g, '') } : {}),
+  };
+}
