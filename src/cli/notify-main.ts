@@ -1,7 +1,231 @@
-import { AppError } from '../errors.js';
-import type { ExitCode } from './exit-codes.js';
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../config/load.js';
+import { DEFAULT_CONFIG_PATH, type Config } from '../config/schema.js';
+import { describeError, isAppError } from '../errors.js';
+import { handleTransition } from '../failover/handle.js';
+import { POSITION_RECORD_FILE } from '../failover/position-record.js';
+import { fileRequestStore } from '../failover/request-store.js';
+import { runLatestWins, type RequestStore, type TransitionRequest } from '../failover/requests.js';
+import { StepRunner, type FailoverPorts, type TransitionContext } from '../failover/steps.js';
+import { NOTIFY_USAGE, parseFifoLine, parseNotifyArgv, type TargetState } from '../failover/transition.js';
+import { createLineLogger } from '../log/stderr-logger.js';
+import type { Logger } from '../log/types.js';
+import { mysql2Connector } from '../mysql/mysql2-client.js';
+import { writeFileAtomic } from '../platform/atomic-write.js';
+import { systemClock } from '../platform/clock.js';
+import { deadline } from '../platform/deadline.js';
+import { fileLock } from '../platform/lock.js';
+import { installWatchdog, onTerminate } from '../platform/process.js';
+import type { PeerFilesConnector } from '../ssh/types.js';
+import { EXIT, exitCodeForError, type ExitCode } from './exit-codes.js';
 
-// Placeholder until the notify use case lands.
-export async function notifyMain(_argv: readonly string[]): Promise<ExitCode> {
-  throw new AppError('INTERNAL', 'notify is not implemented yet');
+/** Output streams, injectable so the command can be driven in-process. */
+export interface NotifyIo {
+  stdout(text: string): void;
+}
+
+const defaultIo: NotifyIo = { stdout: (t) => void process.stdout.write(t) };
+
+// A held lock older than this is taken over: far above any event-loop stall, since the holder refreshes it on a timer.
+const LOCK_STALE_MS = 10_000;
+// One process handles at most this many transitions in a row before leaving the rest to their own processes.
+const MAX_TRANSITIONS_PER_LOCK = 4;
+
+// notify: keepalived's hook (detaches and returns at once), the FIFO consumer, or an operator's dry run.
+export async function notifyMain(argv: readonly string[], io: NotifyIo = defaultIo): Promise<ExitCode> {
+  const args = parseNotifyArgv(argv);
+  if (args.help) {
+    io.stdout(NOTIFY_USAGE);
+    return EXIT.OK;
+  }
+  const configPath = resolve(args.configPath ?? DEFAULT_CONFIG_PATH);
+  const config = loadConfig(configPath);
+
+  if (args.dryRun && args.transition) return dryRun(config, args.transition.state, io);
+  if (args.fifoPath !== undefined) return consumeFifo(config, configPath, args.fifoPath, args.foreground);
+
+  const state = args.transition?.state;
+  if (!state) return EXIT.USAGE;
+  await mkdir(config.paths.stateDir, { recursive: true });
+  const store = fileRequestStore(config.paths.stateDir);
+  // Record first: from here on the request cannot be lost, whatever happens to this process.
+  const seq = args.requestSeq ?? (await recordRequest(store, config, state, args.transition?.origin ?? 'manual')).seq;
+  if (!args.foreground) {
+    spawnDetachedWorker(configPath, state, seq);
+    return EXIT.OK;
+  }
+  const log = await openNotifyLog(config);
+  try {
+    return await runWorker(config, store, seq, log);
+  } finally {
+    await closeLog(log);
+  }
+}
+
+// Logger.close's own bound is an unref'd timer, which cannot keep the process alive: race it with a ref'd one.
+async function closeLog(log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([log.close(1000), new Promise<void>((r) => { timer = setTimeout(r, 1200); })]);
+  clearTimeout(timer);
+}
+
+async function recordRequest(store: RequestStore, config: Config, state: TargetState, origin: string): Promise<TransitionRequest> {
+  const now = Date.now();
+  return store.record({
+    state, origin, pid: process.pid, requestedAt: new Date(now).toISOString(),
+    transitionId: `${config.node.name}-${now.toString(36)}-${process.pid}`,
+  });
+}
+
+// setsid + no stdio: the worker leaves keepalived's process group (its SIGTERM/SIGKILL on stop) and PDEATHSIG.
+function spawnDetachedWorker(configPath: string, state: TargetState, seq: number): void {
+  const bin = fileURLToPath(new URL('../../../bin/notify', import.meta.url));
+  const child = spawn(process.execPath, [bin, '--config', configPath, '--foreground', '--request-seq', String(seq), state.toLowerCase()], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.unref();
+}
+
+async function openNotifyLog(config: Config): Promise<Logger> {
+  const { createFileLogger } = await import('../log/winston-logger.js');
+  return createFileLogger({ logDir: config.paths.logDir, stem: 'notify', base: { pid: process.pid }, alsoStderr: process.stderr.isTTY === true });
+}
+
+async function loadPeerFiles(log: Logger): Promise<PeerFilesConnector | undefined> {
+  // The ssh2 adapter is loaded by name so notify still runs (and logs it) on a tree without it.
+  const spec = '../ssh/ssh2-peer-files.js';
+  try {
+    const mod = (await import(spec)) as Record<string, unknown>;
+    const found = Object.values(mod).find((v): v is PeerFilesConnector =>
+      typeof v === 'object' && v !== null && typeof (v as { connect?: unknown }).connect === 'function');
+    if (!found) log.warn('ssh2-peer-files.js exports no PeerFilesConnector');
+    return found;
+  } catch (err) {
+    log.warn(`SSH adapter unavailable: ${describeError(err)}`);
+    return undefined;
+  }
+}
+
+function realPorts(config: Config, log: Logger, peerFiles: PeerFilesConnector | undefined): FailoverPorts {
+  return {
+    sql: mysql2Connector,
+    ...(peerFiles ? { peerFiles } : {}),
+    clock: systemClock,
+    log,
+    writePosition: (record) => writeFileAtomic(join(config.paths.stateDir, POSITION_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`),
+  };
+}
+
+// The worker: takes the lock (bounded), applies the newest request, and keeps doing so until none is newer.
+async function runWorker(config: Config, store: RequestStore, seq: number, log: Logger): Promise<ExitCode> {
+  const n = config.notify;
+  const stopWatchdog = installWatchdog(n.lockWaitMs + MAX_TRANSITIONS_PER_LOCK * (n.deadlineMs + 2000) + 5000, EXIT.DEADLINE,
+    () => log.error('watchdog: notify overran every deadline; exiting'));
+  const terminated = new AbortController();
+  const offTerminate = onTerminate((sig) => {
+    log.warn(`${sig} received: aborting the transition (steps are idempotent; the next notify converges)`);
+    terminated.abort();
+  });
+  const peerFiles = await loadPeerFiles(log);
+  try {
+    const code = await runLatestWins(seq, {
+      store, clock: systemClock, log,
+      lock: fileLock(join(config.paths.stateDir, 'notify'), { staleMs: LOCK_STALE_MS }),
+    }, { lockWaitMs: n.lockWaitMs, maxTransitions: MAX_TRANSITIONS_PER_LOCK }, async (req, lost) => {
+      const tlog = log.child({ transitionId: req.transitionId, state: req.state, seq: req.seq });
+      const ports = realPorts(config, tlog, peerFiles);
+      const ctx: TransitionContext = { config, ports, transitionId: req.transitionId, steps: new StepRunner(ports) };
+      const started = Date.now();
+      tlog.info(`transition to ${req.state} started (request #${req.seq} from ${req.origin}, pid ${req.pid})`);
+      try {
+        await handleTransition(req.state, ctx, deadline(n.deadlineMs, AbortSignal.any([lost, terminated.signal])));
+        tlog.info(`transition to ${req.state} done`, { durationMs: Date.now() - started, steps: ctx.steps.timings });
+        return { exitCode: EXIT.OK, outcome: 'done' };
+      } catch (err) {
+        const exitCode = isAppError(err) ? exitCodeForError(err.code) : EXIT.INTERNAL;
+        tlog.error(`transition to ${req.state} ended: ${describeError(err)}`, {
+          durationMs: Date.now() - started, exitCode, code: isAppError(err) ? err.code : undefined, steps: ctx.steps.timings,
+        });
+        return { exitCode, outcome: describeError(err) };
+      }
+    });
+    return code as ExitCode;
+  } finally {
+    offTerminate();
+    stopWatchdog();
+  }
+}
+
+// --dry-run: every read runs, every write is printed instead; no request, no lock, no state file, no log file.
+async function dryRun(config: Config, state: TargetState, io: NotifyIo): Promise<ExitCode> {
+  const log = createLineLogger((l) => process.stderr.write(l), { dryRun: true });
+  const lines: string[] = [];
+  const ports: FailoverPorts = {
+    sql: mysql2Connector, clock: systemClock, log,
+    writePosition: async () => undefined,
+    plan: (line) => lines.push(line),
+  };
+  const ctx: TransitionContext = { config, ports, transitionId: 'dry-run', steps: new StepRunner(ports) };
+  io.stdout(`notify --dry-run: ${state} on node ${config.node.name} (peer ${config.peer.name} ${config.peer.host}); nothing is changed\n`);
+  let code: ExitCode = EXIT.OK;
+  try {
+    await handleTransition(state, ctx, deadline(config.notify.deadlineMs));
+  } catch (err) {
+    code = isAppError(err) ? exitCodeForError(err.code) : EXIT.INTERNAL;
+    lines.push(`  would stop here: ${describeError(err)}`);
+  }
+  const stepsRun = ctx.steps.timings.map((t) => t.step).join(', ');
+  io.stdout(`${lines.join('\n')}${lines.length > 0 ? '\n' : ''}steps: ${stepsRun}\n`);
+  return code;
+}
+
+// keepalived's notify FIFO: each line recorded in order (the FIFO's guarantee), then handled through the same lock path.
+async function consumeFifo(config: Config, configPath: string, fifoPath: string, foreground: boolean): Promise<ExitCode> {
+  await mkdir(config.paths.stateDir, { recursive: true });
+  const store = fileRequestStore(config.paths.stateDir);
+  const log = await openNotifyLog(config);
+  const input = createReadStream(fifoPath, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  const offTerminate = onTerminate((sig) => {
+    log.info(`${sig} received: closing the FIFO`);
+    lines.close();
+    input.destroy();
+  });
+  let work: Promise<unknown> = Promise.resolve();
+  let opened = true;
+  input.once('error', (err) => {
+    opened = false;
+    log.error(`cannot read FIFO ${fifoPath}: ${err.message}`);
+    lines.close();
+  });
+  log.info(`reading keepalived notify FIFO ${fifoPath}`);
+  try {
+    for await (const line of lines) {
+      const parsed = parseFifoLine(line);
+      if (parsed.kind === 'ignored') {
+        log.info(`FIFO line ignored (${parsed.reason}): ${line.slice(0, 200)}`);
+        continue;
+      }
+      const req = await recordRequest(store, config, parsed.transition.state, `fifo ${parsed.transition.instance?.name ?? ''}`.trim());
+      log.info(`FIFO: ${parsed.transition.state} recorded as request #${req.seq}`, { transitionId: req.transitionId });
+      if (foreground) {
+        // One in-process worker at a time; a later line's request supersedes an earlier one still waiting.
+        work = work.then(() => runWorker(config, store, req.seq, log)).catch((err: unknown) => log.error(`FIFO worker: ${describeError(err)}`));
+      } else {
+        spawnDetachedWorker(configPath, parsed.transition.state, req.seq);
+      }
+    }
+    await work;
+    log.info('FIFO closed: exiting');
+    return opened ? EXIT.OK : EXIT.UNAVAILABLE;
+  } finally {
+    offTerminate();
+    await closeLog(log);
+  }
 }

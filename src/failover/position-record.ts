@@ -9,6 +9,11 @@ export interface PositionRecord {
   readonly binlogPos?: number;
   /** MariaDB @@gtid_binlog_pos, or MySQL @@gtid_executed. */
   readonly gtidBinlogPos?: string;
+  /**
+   * MariaDB @@gtid_binlog_state (last GTID of every server in every domain): lets the peer run an exact
+   * errant-transaction check from this file when this node's MySQL cannot be asked. Absent on MySQL.
+   */
+  readonly gtidBinlogState?: string;
   /** @@log_bin_index (absolute), so the peer can find this node's binlogs over SFTP when MySQL is down. */
   readonly binlogIndexFile?: string;
   /** Replica-side coordinates when this node was replicating. */

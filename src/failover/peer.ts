@@ -1,0 +1,109 @@
+import { AppError, describeError } from '../errors.js';
+import { describeDialect, detectDialect, type Dialect } from '../mysql/dialect.js';
+import { describeMysqlError } from '../mysql/errors.js';
+import { fenceWrites, killConnection } from '../mysql/queries.js';
+import type { SqlClient } from '../mysql/types.js';
+import { withSignal } from '../platform/deadline.js';
+import type { BinlogTail, PeerFiles } from '../ssh/types.js';
+import { clientConnectionsToKill } from './plans.js';
+import type { PositionRecord } from './position-record.js';
+import { readProcessList, readServerState, type ServerState } from './server-state.js';
+import { peerTarget, type TransitionContext } from './steps.js';
+
+/** The peer's MySQL as one step found it. */
+export type PeerMysql =
+  | { readonly reachable: true; readonly client: SqlClient; readonly dialect: Dialect; readonly state: ServerState }
+  | { readonly reachable: false; readonly reason: string };
+
+// Connects to the peer's MySQL (short timeouts) and reads its state; an unreachable peer is a value, not a throw.
+export async function openPeerMysql(ctx: TransitionContext, step: string, signal: AbortSignal): Promise<PeerMysql> {
+  const { config, ports, steps } = ctx;
+  const target = peerTarget(config);
+  try {
+    return await steps.run(step, target.connectTimeoutMs + 2 * target.queryTimeoutMs, signal, async (s) => {
+      const client = await ports.sql.connect(target, s);
+      try {
+        const dialect = await detectDialect(client, s);
+        const state = await readServerState(client, dialect, s);
+        ports.log.info(`peer ${config.peer.name} answers: ${describeDialect(dialect)}, read_only=${state.readOnly ? 1 : 0}`,
+          { peer: config.peer.host, binlog: state.binlog, gtid: state.gtidBinlogPos ?? state.gtidExecuted });
+        return { reachable: true as const, client, dialect, state };
+      } catch (err) {
+        client.close();
+        throw err;
+      }
+    });
+  } catch (err) {
+    const reason = describeMysqlError(err);
+    ports.log.warn(`peer ${config.peer.name} MySQL unreachable: ${reason}`, { peer: `${target.host}:${target.port}` });
+    return { reachable: false, reason };
+  }
+}
+
+// Fences a server: read-only first (new writes fail at once), then kill client sessions so they reconnect via the VIP.
+export async function fenceServer(ctx: TransitionContext, client: SqlClient, d: Dialect, where: string,
+  step: string, killClients: boolean, signal: AbortSignal): Promise<void> {
+  const { config, steps, ports } = ctx;
+  await steps.write(client, step, where, fenceWrites(d), signal);
+  if (!killClients) return;
+  const ids = clientConnectionsToKill(await readProcessList(client, signal), {
+    ownThreadId: client.threadId, users: [config.mysql.user, config.replication.user],
+  });
+  if (ids.length === 0) return;
+  ports.log.info(`killing ${ids.length} client connection(s) on ${where}`, { step, ids });
+  for (const id of ids) {
+    try {
+      await steps.write(client, step, where, [killConnection(id)], signal);
+    } catch (err) {
+      // ER_NO_SUCH_THREAD: the session ended by itself between the list and the kill.
+      if ((err as { errno?: number }).errno !== 1094) throw err;
+    }
+  }
+}
+
+/** SSH to the peer, or undefined (logged) when no adapter is wired or the connection is refused. */
+export async function withPeerFiles<T>(ctx: TransitionContext, what: string, signal: AbortSignal,
+  fn: (files: PeerFiles, signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+  const { config, ports } = ctx;
+  const connector = ports.peerFiles;
+  if (!connector) {
+    ports.log.warn(`no SSH adapter available: cannot ${what}`);
+    return undefined;
+  }
+  let files: PeerFiles | undefined;
+  try {
+    files = await withSignal(connector.connect(config.peer.host, config.peer.ssh, signal), signal, `SSH connect to ${config.peer.host}`);
+    return await fn(files, signal);
+  } catch (err) {
+    const code = err instanceof AppError ? err.code : undefined;
+    const level = code === 'SSH_HOST_KEY_REJECTED' ? 'error' : 'warn';
+    ports.log[level](`cannot ${what} over SSH: ${describeError(err)}`, { code });
+    if (code === 'SSH_HOST_KEY_REJECTED') throw err;
+    return undefined;
+  } finally {
+    files?.close();
+  }
+}
+
+// The old master's real binlog end (index from its recorded position.json, else config, else its MySQL's answer).
+export async function readPeerBinlogTail(ctx: TransitionContext, peerLogBinIndex: string | undefined,
+  signal: AbortSignal): Promise<BinlogTail | undefined> {
+  const { config } = ctx;
+  return withPeerFiles(ctx, "read the old master's binlog tail", signal, async (files, s) => {
+    const recorded = await files.readPositionRecord(config.peer.stateDir, s).catch(() => undefined);
+    const index = recorded?.binlogIndexFile ?? config.peer.binlogIndexFile ?? peerLogBinIndex;
+    if (!index) {
+      ctx.ports.log.warn('no binlog index file known for the old master (no position.json, peer.binlogIndexFile unset)');
+      return undefined;
+    }
+    return files.readBinlogTail(index, s);
+  }).catch(() => undefined);
+}
+
+export async function readPeerPositionRecord(ctx: TransitionContext, signal: AbortSignal): Promise<PositionRecord | undefined> {
+  const { config } = ctx;
+  const budget = config.peer.ssh.connectTimeoutMs + config.peer.ssh.commandTimeoutMs;
+  return ctx.steps.run('read-peer-position-record', budget, signal, (s) =>
+    withPeerFiles(ctx, "read the peer's position.json", s, (files, s2) => files.readPositionRecord(config.peer.stateDir, s2)));
+}
+
