@@ -149,6 +149,8 @@ async function runWorker(config: Config, store: RequestStore, seq: number, log: 
         return { exitCode: EXIT.OK, outcome: 'done' };
       } catch (err) {
         const exitCode = isAppError(err) ? exitCodeForError(err.code) : EXIT.INTERNAL;
+        // One line for an operator running it by hand (a detached worker's stderr goes nowhere; the log has it all).
+        process.stderr.write(`notify: ${req.state}: ${describeError(err)}\n`);
         tlog.error(`transition to ${req.state} ended: ${describeError(err)}`, {
           durationMs: Date.now() - started, exitCode, code: isAppError(err) ? err.code : undefined, steps: ctx.steps.timings,
         });

@@ -3,8 +3,8 @@ import { describeDialect, detectDialect, type Dialect } from '../mysql/dialect.j
 import { describeMysqlError } from '../mysql/errors.js';
 import { fenceWrites, killConnection } from '../mysql/queries.js';
 import type { SqlClient } from '../mysql/types.js';
-import { withSignal } from '../platform/deadline.js';
-import type { BinlogTail, PeerFiles } from '../ssh/types.js';
+import { deadline, withSignal } from '../platform/deadline.js';
+import type { BinlogTail, BinlogWalkHint, PeerFiles } from '../ssh/types.js';
 import { clientConnectionsToKill } from './plans.js';
 import type { PositionRecord } from './position-record.js';
 import { readProcessList, readServerState, type ServerState } from './server-state.js';
@@ -87,16 +87,17 @@ export async function withPeerFiles<T>(ctx: TransitionContext, what: string, sig
 
 // The old master's real binlog end (index from its recorded position.json, else config, else its MySQL's answer).
 export async function readPeerBinlogTail(ctx: TransitionContext, peerLogBinIndex: string | undefined,
-  signal: AbortSignal): Promise<BinlogTail | undefined> {
+  hint: BinlogWalkHint | undefined, signal: AbortSignal): Promise<BinlogTail | undefined> {
   const { config } = ctx;
-  return withPeerFiles(ctx, "read the old master's binlog tail", signal, async (files, s) => {
+  const bounded = deadline(config.peer.ssh.connectTimeoutMs + 2 * config.peer.ssh.commandTimeoutMs, signal);
+  return withPeerFiles(ctx, "read the old master's binlog tail", bounded, async (files, s) => {
     const recorded = await files.readPositionRecord(config.peer.stateDir, s).catch(() => undefined);
     const index = recorded?.binlogIndexFile ?? config.peer.binlogIndexFile ?? peerLogBinIndex;
     if (!index) {
       ctx.ports.log.warn('no binlog index file known for the old master (no position.json, peer.binlogIndexFile unset)');
       return undefined;
     }
-    return files.readBinlogTail(index, s);
+    return files.readBinlogTail(index, s, hint);
   }).catch(() => undefined);
 }
 

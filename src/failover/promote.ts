@@ -154,9 +154,11 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
           peer.client.close();
         }
       }
-      if (!steps.dryRun) tail = readPeerBinlogTail(ctx, peer.reachable ? peer.state.logBinIndex : undefined, signal);
-
       const status = before.replica;
+      // Walk the old master's binlog only from what this replica already read (a whole-file walk is slow).
+      const hint = status.sourceLogFile !== '' ? { file: status.sourceLogFile, pos: status.readSourceLogPos } : undefined;
+      if (!steps.dryRun) tail = readPeerBinlogTail(ctx, peer.reachable ? peer.state.logBinIndex : undefined, hint, signal);
+
       // The relay log is applied by the SQL thread; a stopped one (operator, crash) must run again to drain it.
       if (status.sqlRunning !== 'Yes') {
         await steps.run('start-sql-thread', b.query, signal, (s) => steps.write(session.client, 'start-sql-thread', 'local', [startReplicaSqlThread(d)], s));

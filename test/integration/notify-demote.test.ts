@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { MariaDbFarm, mariadbSkipReason, waitFor, waitForSync, type MariaDbServer } from '../helpers/mariadb.js';
+import {
+  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, writeNodeConfig, type NodeDirs,
+} from '../helpers/notify-env.js';
+import { sshdSkipReason, startSshd, type Sshd } from '../helpers/sshd.js';
+
+const skip = mariadbSkipReason();
+const sshSkip = skip ?? sshdSkipReason();
+
+async function checksum(s: MariaDbServer): Promise<string> {
+  const [row] = await s.sql('CHECKSUM TABLE appdb.t');
+  return String(row?.['Checksum']);
+}
+
+describe('notify BACKUP on a real MariaDB old master', { skip }, () => {
+  let farm: MariaDbFarm;
+  let a: MariaDbServer;
+  let b: MariaDbServer;
+
+  beforeEach(async () => {
+    farm = new MariaDbFarm();
+    ({ master: a, replica: b } = await farm.startPair());
+    await a.sql("INSERT INTO appdb.t VALUES (1, 'one'), (2, 'two')");
+    await waitForSync(a, b);
+  });
+  afterEach(() => farm.cleanup());
+
+  it('when the old master is demoted after a switchover then it replicates from the new master and the data is equal', async () => {
+    const bDirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a);
+    const aDirs = writeNodeConfig(farm.baseDir, 'a', a, 'b', b);
+    assert.equal((await runNotify(['--config', bDirs.configPath, '--foreground', 'master'])).code, 0);
+    await b.sql("INSERT INTO appdb.t VALUES (3, 'on the new master')");
+
+    const r = await runNotify(['--config', aDirs.configPath, '--foreground', 'backup']);
+
+    assert.equal(r.code, 0, r.stderr + readNotifyLog(aDirs));
+    assert.equal(await readOnly(a), 1);
+    const st = await slaveStatus(a);
+    assert.equal(st?.['Slave_IO_Running'], 'Yes');
+    assert.equal(st?.['Slave_SQL_Running'], 'Yes');
+    assert.equal(Number(st?.['Master_Port']), b.port);
+    assert.equal(st?.['Using_Gtid'], 'Slave_Pos');
+    await b.sql("INSERT INTO appdb.t VALUES (4, 'after the rejoin')");
+    await waitForSync(b, a);
+    assert.equal(await checksum(a), await checksum(b));
+    const [semi] = await a.sql('SELECT @@rpl_semi_sync_master_enabled AS m, @@rpl_semi_sync_slave_enabled AS s');
+    assert.deepEqual([Number(semi?.['m']), Number(semi?.['s'])], [0, 1]);
+    const [status] = await b.sql("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'");
+    assert.equal(Number(status?.['Value']), 1, 'the new master has its semi-sync replica');
+    assert.equal(readJsonFile(join(aDirs.stateDir, 'position.json'))?.['role'], 'replica');
+  });
+
+  it('when the old master holds a transaction the new master lacks then BACKUP exits 3, stays read-only and logs the GTIDs', async () => {
+    const bDirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a);
+    const aDirs = writeNodeConfig(farm.baseDir, 'a', a, 'b', b);
+    await b.sql('STOP SLAVE IO_THREAD');
+    await a.sql('SET GLOBAL rpl_semi_sync_master_enabled = 0', "INSERT INTO appdb.t VALUES (99, 'never replicated')");
+    const [errant] = await a.sql<{ pos: string }>('SELECT @@gtid_binlog_pos AS pos');
+    await a.stop();
+    assert.equal((await runNotify(['--config', bDirs.configPath, '--foreground', 'master'])).code, 0);
+    await a.start();
+
+    const r = await runNotify(['--config', aDirs.configPath, '--foreground', 'backup']);
+
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(await readOnly(a), 1);
+    const st = await slaveStatus(a);
+    assert.notEqual(st?.['Slave_IO_Running'], 'Yes', 'replication not started');
+    assert.match(r.stderr, /errant transactions/);
+    assert.ok(readNotifyLog(aDirs).includes(String(errant?.pos)), `log names ${errant?.pos}`);
+    assert.equal((await a.sql('SELECT id FROM appdb.t WHERE id = 99')).length, 1, 'nothing was reset or hidden');
+  });
+
+  it('when the new master MySQL and SSH are both unreachable then BACKUP stays fenced with a clear error', async () => {
+    const bDirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a);
+    const aDirs = writeNodeConfig(farm.baseDir, 'a', a, 'b', b);
+    assert.equal((await runNotify(['--config', bDirs.configPath, '--foreground', 'master'])).code, 0);
+    await b.kill();
+
+    const r = await runNotify(['--config', aDirs.configPath, '--foreground', 'backup']);
+
+    assert.equal(r.code, 69, r.stderr);
+    assert.match(r.stderr, /cannot learn the new master's position|SSH/);
+    assert.equal(await readOnly(a), 1);
+    assert.equal(await slaveStatus(a), undefined, 'no replication configured');
+  });
+});
+
+describe('notify BACKUP falling back to the peer position.json over a real sshd', { skip: sshSkip }, () => {
+  let farm: MariaDbFarm;
+  let a: MariaDbServer;
+  let b: MariaDbServer;
+  let sshd: Sshd;
+  let aDirs: NodeDirs;
+
+  beforeEach(async () => {
+    farm = new MariaDbFarm();
+    ({ master: a, replica: b } = await farm.startPair());
+    sshd = await startSshd();
+    const ssh = { user: sshd.user, port: sshd.port, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile, connectTimeoutMs: 2000, commandTimeoutMs: 3000 };
+    const bDirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a, { ssh });
+    aDirs = writeNodeConfig(farm.baseDir, 'a', a, 'b', b, { ssh });
+    await a.sql("INSERT INTO appdb.t VALUES (1, 'one')");
+    await waitForSync(a, b);
+    assert.equal((await runNotify(['--config', bDirs.configPath, '--foreground', 'master'])).code, 0);
+    await b.kill();
+  });
+  afterEach(async () => {
+    await sshd.stop();
+    await farm.cleanup();
+  });
+
+  it('when the new master MySQL is down then BACKUP checks against its recorded position.json and configures replication to it', async () => {
+    const r = await runNotify(['--config', aDirs.configPath, '--foreground', 'backup']);
+
+    // Configured but not connected (the peer's mysqld is down): exit 69, and the IO thread keeps retrying.
+    assert.equal(r.code, 69, r.stderr + readNotifyLog(aDirs));
+    assert.match(readNotifyLog(aDirs), /using the peer's recorded position \(role master/);
+    assert.equal(await readOnly(a), 1);
+    const st = await slaveStatus(a);
+    assert.equal(Number(st?.['Master_Port']), b.port);
+    await b.start();
+    await waitFor(async () => (await slaveStatus(a))?.['Slave_IO_Running'] === 'Yes', 20_000, 'IO thread connected once the peer is back');
+    await b.sql("INSERT INTO appdb.t VALUES (2, 'after the peer came back')");
+    await waitForSync(b, a);
+    assert.equal((await a.sql('SELECT id FROM appdb.t WHERE id = 2')).length, 1);
+  });
+
+  it('when the peer host key changed then the SSH fallback is refused and the node stays fenced without replication', async () => {
+    await sshd.regenerateHostKey();
+
+    const r = await runNotify(['--config', aDirs.configPath, '--foreground', 'backup']);
+
+    assert.equal(r.code, 69, r.stderr);
+    assert.match(r.stderr + readNotifyLog(aDirs), /host key/i);
+    assert.equal(await readOnly(a), 1);
+    assert.equal(await slaveStatus(a), undefined);
+  });
+});
