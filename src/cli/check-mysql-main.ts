@@ -1,7 +1,231 @@
-import { AppError } from '../errors.js';
-import type { ExitCode } from './exit-codes.js';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import { DEFAULT_CONFIG_PATH, type Config } from '../config/schema.js';
+import { AppError, describeError, isAppError } from '../errors.js';
+import { checkHealth, type HealthDeps, type HealthRun } from '../health/check.js';
+import { CHECK_RESERVE_MS, describeAttempt, isQuiet, type Attempt, type Verdict } from '../health/evaluate.js';
+import { stopKeepalived, type ProcessControl, type StopOutcome } from '../keepalived/pidfile.js';
+import type { LogFields, Logger } from '../log/types.js';
+import { createLineLogger } from '../log/stderr-logger.js';
+import { mysql2Connector } from '../mysql/mysql2-client.js';
+import type { MysqlTarget } from '../mysql/types.js';
+import { systemClock } from '../platform/clock.js';
+import { deadline } from '../platform/deadline.js';
+import { createMysqldInspector } from '../platform/mysqld-inspector.js';
+import { readPidFile, readProcess, sendSigterm } from '../platform/procfs.js';
+import { installWatchdog } from '../platform/process.js';
+import { probeTcp } from '../platform/tcp-probe.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
 
-// Placeholder until the check-mysql use case lands.
-export async function checkMysqlMain(_argv: readonly string[]): Promise<ExitCode> {
-  throw new AppError('INTERNAL', 'check-mysql is not implemented yet');
+export const CHECK_MYSQL_USAGE = `Usage: check-mysql [--config PATH] [--explain]
+
+keepalived's vrrp_script: exit 0 while the local MySQL answers; on "down" stop keepalived
+(check.onDown "stop-keepalived") or only exit 1 (check.onDown "exit").
+
+Options:
+  --config PATH  node config (default ${DEFAULT_CONFIG_PATH})
+  --explain      print each probe, its timing and the verdict; never signals keepalived
+  -h, --help     show this help
+
+Exit codes: 0 healthy, 1 down, 64 usage, 70 internal, 75 deadline passed before a verdict, 78 config.
+`;
+
+export interface CheckMysqlArgs {
+  readonly configPath: string;
+  readonly explain: boolean;
+  readonly help: boolean;
+}
+
+// node:util parseArgs costs nothing to load, unlike a CLI framework; keepalived runs this every second.
+export function parseCheckMysqlArgs(argv: readonly string[]): CheckMysqlArgs {
+  try {
+    const { values } = parseArgs({
+      args: [...argv],
+      options: {
+        config: { type: 'string' },
+        explain: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    if (values.config === '') throw new AppError('USAGE', 'option --config needs a path (try --help)');
+    return { configPath: values.config ?? DEFAULT_CONFIG_PATH, explain: values.explain === true, help: values.help === true };
+  } catch (err) {
+    if (isAppError(err)) throw err;
+    const first = describeError(err).split('. ')[0] ?? 'bad arguments';
+    throw new AppError('USAGE', `${first} (try --help)`);
+  }
+}
+
+/** The outside world of one run; tests replace parts of it. */
+export interface CheckMysqlIo {
+  readonly stdout: (text: string) => void;
+  readonly loadConfig: (path: string) => Config;
+  readonly health: (config: Config) => HealthDeps;
+  readonly processControl: ProcessControl;
+  /** Opens the daily-rotated file log; only reached on a run that has something to say. */
+  readonly openLog: (config: Config) => Promise<Logger>;
+}
+
+export const realCheckMysqlIo: CheckMysqlIo = {
+  stdout: (text) => void process.stdout.write(text),
+  loadConfig: (path) => loadConfig(path),
+  health: (config) => ({
+    connector: mysql2Connector,
+    clock: systemClock,
+    inspector: createMysqldInspector({
+      port: config.mysql.port,
+      ...(config.paths.mysqldPidFile !== undefined ? { pidFile: config.paths.mysqldPidFile } : {}),
+      ...(config.mysql.socketPath !== undefined ? { socketPath: config.mysql.socketPath } : {}),
+    }),
+    ...(config.check.gateway !== undefined ? { gateway: gatewayProber(config.check.gateway) } : {}),
+  }),
+  processControl: { readPidFile: (p) => readPidFile(p), readProcess: (pid) => readProcess(pid), sendSigterm },
+  openLog: async (config) => {
+    // winston is loaded here and only here: a healthy run never pays for it.
+    const { createFileLogger } = await import('../log/winston-logger.js');
+    return createFileLogger({ logDir: config.paths.logDir, stem: 'check-mysql', base: { command: 'check-mysql', node: config.node.name, pid: process.pid } });
+  },
+};
+
+function gatewayProber(g: NonNullable<Config['check']['gateway']>): HealthDeps['gateway'] {
+  return (signal) => probeTcp(g.host, g.port, g.timeoutMs, signal);
+}
+
+// Slack after check.deadlineMs for the watchdog: the run's own deadline handling comes first.
+const WATCHDOG_GRACE_MS = 1000;
+
+export async function checkMysqlMain(argv: readonly string[], io: CheckMysqlIo = realCheckMysqlIo): Promise<ExitCode> {
+  const args = parseCheckMysqlArgs(argv);
+  if (args.help) {
+    io.stdout(CHECK_MYSQL_USAGE);
+    return EXIT.OK;
+  }
+  const config = io.loadConfig(args.configPath);
+  const startedAt = Date.now();
+  const deadlineAt = startedAt + config.check.deadlineMs;
+  const signal = deadline(config.check.deadlineMs);
+  const cancelWatchdog = installWatchdog(config.check.deadlineMs + WATCHDOG_GRACE_MS, EXIT.DEADLINE);
+  try {
+    return await checkOnce(config, args, io, { signal, startedAt, deadlineAt });
+  } finally {
+    cancelWatchdog();
+  }
+}
+
+async function checkOnce(
+  config: Config,
+  args: CheckMysqlArgs,
+  io: CheckMysqlIo,
+  run: { signal: AbortSignal; startedAt: number; deadlineAt: number },
+): Promise<ExitCode> {
+  const target = mysqlTarget(config);
+  const policy = {
+    retries: config.check.retries,
+    retryIntervalMs: config.check.retryIntervalMs,
+    attemptBudgetMs: config.mysql.connectTimeoutMs + config.mysql.queryTimeoutMs,
+    reserveMs: CHECK_RESERVE_MS,
+  };
+  let health: HealthRun;
+  try {
+    health = await checkHealth(target, policy, io.health(config), run);
+  } catch (err) {
+    if (!isAppError(err) || err.code !== 'DEADLINE_EXCEEDED') throw err;
+    if (args.explain) io.stdout(`verdict: none, ${err.message} (exit ${EXIT.DEADLINE})\n`);
+    await writeLog(io, config, run, (log) => log.error('no verdict: deadline passed; keepalived is left alone', { error: err.message, deadlineMs: config.check.deadlineMs }));
+    throw err;
+  }
+
+  const { verdict } = health;
+  if (isQuiet(verdict) && !args.explain) return EXIT.OK;
+
+  const stop = verdict.status === 'down' && config.check.onDown === 'stop-keepalived'
+    ? stopKeepalived(config.paths.keepalivedPidFile, io.processControl, { dryRun: args.explain })
+    : undefined;
+  const code = verdict.status === 'healthy' ? EXIT.OK : EXIT.DOWN;
+  if (args.explain) io.stdout(explainRun(config, health, stop, code));
+  if (!isQuiet(verdict)) {
+    await writeLog(io, config, run, (log) => logRun(log, target, health, stop, config, code));
+  }
+  return code;
+}
+
+function mysqlTarget(config: Config): MysqlTarget {
+  const m = config.mysql;
+  return {
+    host: m.host,
+    port: m.port,
+    ...(m.socketPath !== undefined ? { socketPath: m.socketPath } : {}),
+    user: m.user,
+    password: m.password,
+    connectTimeoutMs: m.connectTimeoutMs,
+    queryTimeoutMs: m.queryTimeoutMs,
+  };
+}
+
+// Opens the file log, writes, and flushes within what is left of the deadline; a broken log dir falls back to stderr.
+async function writeLog(io: CheckMysqlIo, config: Config, run: { deadlineAt: number }, write: (log: Logger) => void): Promise<void> {
+  let log: Logger;
+  try {
+    log = await io.openLog(config);
+  } catch (err) {
+    log = createLineLogger();
+    log.error(`cannot open the log in ${config.paths.logDir}: ${describeError(err)}`);
+  }
+  write(log);
+  await log.close(Math.max(100, run.deadlineAt - Date.now()));
+}
+
+function logRun(log: Logger, target: MysqlTarget, health: HealthRun, stop: StopOutcome | undefined, config: Config, code: ExitCode): void {
+  const { probes, verdict } = health;
+  const where: LogFields = target.socketPath !== undefined
+    ? { socketPath: target.socketPath, user: target.user }
+    : { host: target.host, port: target.port, user: target.user };
+  logAttempt(log, 'first attempt', probes.first, where);
+  if (probes.process) log.info(`process: ${probes.process.detail}`, { found: probes.process.found });
+  if (probes.port) log.info(`port: ${probes.port.detail}`, { listening: probes.port.listening });
+  probes.retries.forEach((a, i) => logAttempt(log, `retry ${i + 1} of ${config.check.retries}`, a, where));
+  if (probes.retriesCutShort) log.warn('retries cut short: another one would not end before check.deadlineMs', { deadlineMs: config.check.deadlineMs });
+  if (probes.gateway) log.info(`gateway: ${probes.gateway.detail}`, { answered: probes.gateway.answered, ms: probes.gateway.ms });
+  logVerdict(log, verdict, code);
+  if (stop) {
+    const level = stop.action === 'signalled' || stop.action === 'dry-run' ? 'warn' : 'error';
+    log[level](`stop-keepalived: ${stop.detail}`, { action: stop.action });
+  } else if (verdict.status === 'down') {
+    log.warn('check.onDown is "exit": keepalived is left running; its fall/weight settings decide', {});
+  }
+}
+
+function logAttempt(log: Logger, name: string, a: Attempt, where: LogFields): void {
+  const fields = { ...where, at: a.at, ms: a.ms, ...(a.ok ? {} : { kind: a.kind }) };
+  if (a.ok) log.info(`${name}: ok`, fields);
+  else if (a.kind === 'alive-but-refusing') log.error(`${name}: mysqld alive but refusing: ${a.detail}`, fields);
+  else log.warn(`${name}: ${a.kind}: ${a.detail}`, fields);
+}
+
+function logVerdict(log: Logger, verdict: Verdict, code: ExitCode): void {
+  if (verdict.status === 'down') log.error(`verdict: down (${verdict.reason}): ${verdict.summary}`, { exit: code });
+  else if (verdict.how === 'alive-but-refusing') log.error(`verdict: healthy, but ${verdict.summary}`, { exit: code });
+  else log.warn(`verdict: healthy: ${verdict.summary}`, { exit: code });
+}
+
+// For a human at a terminal: every probe with its start offset and duration, then the verdict and the action.
+export function explainRun(config: Config, health: HealthRun, stop: StopOutcome | undefined, code: ExitCode): string {
+  const { probes, verdict } = health;
+  const m = config.mysql;
+  const where = m.socketPath !== undefined ? `socket ${m.socketPath}` : `${m.host}:${m.port}`;
+  const lines = [`check-mysql: ${where} as ${m.user}, deadline ${config.check.deadlineMs} ms, ${config.check.retries} retries ${config.check.retryIntervalMs} ms apart`];
+  const attempt = (name: string, a: Attempt): string => `  +${a.at} ms  ${name}: connect + SELECT 1: ${describeAttempt(a)}`;
+  lines.push(attempt('first attempt', probes.first));
+  if (probes.process) lines.push(`  process: ${probes.process.found ? 'found' : 'MISSING'}: ${probes.process.detail}`);
+  if (probes.port) lines.push(`  port: ${probes.port.listening ? 'open' : 'CLOSED'}: ${probes.port.detail}`);
+  probes.retries.forEach((a, i) => lines.push(attempt(`retry ${i + 1}`, a)));
+  if (probes.retriesCutShort) lines.push('  retries cut short: another one would not end before the deadline');
+  if (probes.gateway) lines.push(`  gateway: ${probes.gateway.answered ? 'answers' : 'SILENT'} in ${probes.gateway.ms} ms: ${probes.gateway.detail}`);
+  lines.push(verdict.status === 'down' ? `verdict: DOWN (${verdict.reason}): ${verdict.summary}` : `verdict: healthy: ${verdict.summary}`);
+  if (stop) lines.push(`action: ${stop.detail}${stop.action === 'dry-run' ? ' (--explain never signals)' : ''}`);
+  else if (verdict.status === 'down') lines.push('action: none (check.onDown is "exit")');
+  lines.push(`exit: ${code}`);
+  return `${lines.join('\n')}\n`;
 }

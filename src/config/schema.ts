@@ -1,4 +1,5 @@
 import { AppError } from '../errors.js';
+import { CHECK_RESERVE_MS, minimumDeadlineMs } from '../health/evaluate.js';
 
 export type OnDown = 'stop-keepalived' | 'exit';
 export type OnCatchUpTimeout = 'promote' | 'refuse';
@@ -232,8 +233,16 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
     onDown: oneOf(checkIn, 'check.', 'onDown', ['stop-keepalived', 'exit'] as const, 'stop-keepalived'),
     ...(gateway !== undefined ? { gateway } : {}),
   };
-  if (check.deadlineMs <= mysql.connectTimeoutMs) {
-    problems.push(`check.deadlineMs: must be larger than mysql.connectTimeoutMs (${mysql.connectTimeoutMs}), got ${check.deadlineMs}`);
+  const minimumDeadline = minimumDeadlineMs({
+    retries: check.retries,
+    retryIntervalMs: check.retryIntervalMs,
+    attemptBudgetMs: mysql.connectTimeoutMs + mysql.queryTimeoutMs,
+  });
+  if (check.deadlineMs < minimumDeadline) {
+    problems.push(
+      `check.deadlineMs: must be at least check.retries × check.retryIntervalMs + mysql.connectTimeoutMs + mysql.queryTimeoutMs + ${CHECK_RESERVE_MS} ms ` +
+        `(${minimumDeadline}) so every retry fits, got ${check.deadlineMs}`,
+    );
   }
 
   const notify = {

@@ -57,12 +57,12 @@ function wrap(root: winston.Logger, w: winston.Logger, closed: { done: boolean }
       new Promise<void>((resolve) => {
         if (closed.done) return resolve();
         closed.done = true;
+        // Ref'd timers: with unref'd ones an otherwise idle process exits (code 0) before close() resolves.
         const timer = setTimeout(resolve, timeoutMs);
-        timer.unref();
         root.on('finish', () => {
           clearTimeout(timer);
           // daily-rotate-file finishes its file stream a tick after the logger's 'finish'.
-          setTimeout(resolve, 50).unref();
+          setTimeout(resolve, 50);
         });
         root.end();
       }),

@@ -22,6 +22,8 @@ export const mysql2Connector: SqlConnector = {
         supportBigNumbers: true,
         bigNumberStrings: true,
         dateStrings: true,
+        // Static row parsers: generating one with new Function per query costs more CPU than check-mysql's whole query.
+        disableEval: true,
       });
       // A fatal socket error after connect is reported through the pending query; keep it from crashing the process.
       conn.on('error', () => {});

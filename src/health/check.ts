@@ -1,0 +1,107 @@
+import { AppError } from '../errors.js';
+import { classifyMysqlError, describeMysqlError } from '../mysql/errors.js';
+import type { MysqlTarget, SqlClient, SqlConnector } from '../mysql/types.js';
+import type { Clock } from '../platform/clock.js';
+import { deadline, withSignal } from '../platform/deadline.js';
+import {
+  answered, evaluate, retryFits, shouldRetry,
+  type Attempt, type GatewayFinding, type PortFinding, type ProcessFinding, type Probes, type RetryPolicy, type Verdict,
+} from './evaluate.js';
+
+/** Looks at the local mysqld without talking to it. Reads of /proc never block, so these are synchronous. */
+export interface MysqldInspector {
+  findMysqld(): ProcessFinding;
+  listening(): PortFinding;
+}
+
+/** Answers whether the gateway answers; resolves (never rejects) within its own timeout or when signal fires. */
+export type GatewayProber = (signal: AbortSignal) => Promise<GatewayFinding>;
+
+export interface HealthDeps {
+  readonly connector: SqlConnector;
+  readonly inspector: MysqldInspector;
+  readonly clock: Clock;
+  readonly gateway?: GatewayProber;
+}
+
+export interface HealthRun {
+  readonly probes: Probes;
+  readonly verdict: Verdict;
+}
+
+// Runs the seed-004 check: one attempt; if it fails, inspect process and port; retry while both are there.
+export async function checkHealth(
+  target: MysqlTarget,
+  policy: RetryPolicy,
+  deps: HealthDeps,
+  run: { readonly signal: AbortSignal; readonly startedAt: number; readonly deadlineAt: number },
+): Promise<HealthRun> {
+  const { clock } = deps;
+  const since = (): number => clock.now() - run.startedAt;
+  const gatewayStop = new AbortController();
+  // The gateway probe runs alongside the first attempt so a healthy run pays for it in wall time only once.
+  const gatewayPending = deps.gateway?.(AbortSignal.any([run.signal, gatewayStop.signal]));
+  gatewayPending?.catch(() => {});
+
+  const attempt = async (): Promise<Attempt> => {
+    const at = since();
+    const started = clock.now();
+    const attemptSignal = deadline(policy.attemptBudgetMs, run.signal);
+    let client: SqlClient | undefined;
+    try {
+      client = await withSignal(deps.connector.connect(target, attemptSignal), attemptSignal, 'connecting to MySQL');
+      await withSignal(client.query('SELECT 1', undefined, { signal: attemptSignal, timeoutMs: target.queryTimeoutMs }), attemptSignal, 'SELECT 1');
+      return { ok: true, at, ms: clock.now() - started };
+    } catch (err) {
+      if (run.signal.aborted) throw deadlinePassed('a MySQL attempt', err);
+      return { ok: false, kind: classifyMysqlError(err), detail: describeMysqlError(err), at, ms: clock.now() - started };
+    } finally {
+      client?.close();
+    }
+  };
+
+  try {
+    const first = await attempt();
+    if (answered(first)) {
+      const gateway = gatewayPending ? await withSignal(gatewayPending, run.signal, 'the gateway probe') : undefined;
+      const probes: Probes = { first, retries: [], retriesCutShort: false, ...(gateway ? { gateway } : {}) };
+      return { probes, verdict: evaluate(probes) };
+    }
+    gatewayStop.abort();
+
+    const process = deps.inspector.findMysqld();
+    const port = deps.inspector.listening();
+    const retries: Attempt[] = [];
+    let retriesCutShort = false;
+    if (shouldRetry(process, port)) {
+      for (let i = 0; i < policy.retries; i++) {
+        if (!retryFits(run.deadlineAt - clock.now(), policy)) {
+          retriesCutShort = true;
+          break;
+        }
+        await sleepUntilDeadline(clock, policy.retryIntervalMs, run.signal);
+        const next = await attempt();
+        retries.push(next);
+        if (answered(next)) break;
+      }
+    }
+    const recovered = retries.find(answered) !== undefined;
+    const gateway = recovered && deps.gateway ? await withSignal(deps.gateway(run.signal), run.signal, 'the gateway probe') : undefined;
+    const probes: Probes = { first, process, port, retries, retriesCutShort, ...(gateway ? { gateway } : {}) };
+    return { probes, verdict: evaluate(probes) };
+  } finally {
+    gatewayStop.abort();
+  }
+}
+
+async function sleepUntilDeadline(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await clock.sleep(ms, signal);
+  } catch (err) {
+    throw deadlinePassed('the wait between retries', err);
+  }
+}
+
+function deadlinePassed(during: string, cause: unknown): AppError {
+  return new AppError('DEADLINE_EXCEEDED', `check.deadlineMs passed during ${during} before a verdict`, { cause });
+}

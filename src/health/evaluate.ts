@@ -1,0 +1,130 @@
+import type { FailureKind } from '../mysql/errors.js';
+
+// The check algorithm of seed 004 as plain functions: probe results in, verdict out. No I/O here.
+
+/** One "connect + SELECT 1" attempt. `at` is ms since the run started. */
+export type Attempt =
+  | { readonly ok: true; readonly at: number; readonly ms: number }
+  | { readonly ok: false; readonly kind: FailureKind; readonly detail: string; readonly at: number; readonly ms: number };
+
+export interface ProcessFinding {
+  readonly found: boolean;
+  readonly pid?: number;
+  /** How it was found or why not: "pid file /run/mysqld.pid → 812 (mariadbd)". */
+  readonly detail: string;
+}
+
+export interface PortFinding {
+  readonly listening: boolean;
+  readonly detail: string;
+}
+
+export interface GatewayFinding {
+  readonly answered: boolean;
+  readonly detail: string;
+  readonly ms: number;
+}
+
+/** Everything one run observed, in the order it was observed. */
+export interface Probes {
+  readonly first: Attempt;
+  readonly process?: ProcessFinding;
+  readonly port?: PortFinding;
+  readonly retries: readonly Attempt[];
+  /** The retry loop stopped early because another retry would not have fit before the deadline. */
+  readonly retriesCutShort: boolean;
+  readonly gateway?: GatewayFinding;
+}
+
+export interface RetryPolicy {
+  readonly retries: number;
+  readonly retryIntervalMs: number;
+  /** Longest one attempt can take: connect timeout + query timeout. */
+  readonly attemptBudgetMs: number;
+  /** Time kept back at the end of the run to log the verdict and stop keepalived. */
+  readonly reserveMs: number;
+}
+
+export type DownReason = 'process-missing' | 'port-closed' | 'no-answer-after-retries' | 'gateway-silent';
+
+export type Verdict =
+  | {
+      readonly status: 'healthy';
+      /** answered: quiet. recovered (after retries) and alive-but-refusing (a wrong password…) must be logged. */
+      readonly how: 'answered' | 'recovered' | 'alive-but-refusing';
+      readonly summary: string;
+    }
+  | { readonly status: 'down'; readonly reason: DownReason; readonly summary: string };
+
+/** mysqld answered: with a result, or with an error only a running server can send. */
+export function answered(a: Attempt): boolean {
+  return a.ok || a.kind === 'alive-but-refusing';
+}
+
+/** After a failed first attempt: retry only while both the process and its port are there. */
+export function shouldRetry(process: ProcessFinding, port: PortFinding): boolean {
+  return process.found && port.listening;
+}
+
+// A retry is started only if its wait and its whole attempt end before the deadline minus the reserve.
+export function retryFits(remainingMs: number, policy: RetryPolicy): boolean {
+  return policy.retryIntervalMs + policy.attemptBudgetMs + policy.reserveMs <= remainingMs;
+}
+
+/** Time check-mysql keeps back at the end of its deadline to load the file logger, log and signal keepalived. */
+export const CHECK_RESERVE_MS = 500;
+
+// The smallest deadline in which every retry still runs when mysqld refuses at once (a restart in progress);
+// a hung mysqld makes each attempt slower, and then the deadline cuts the retries short instead.
+export function minimumDeadlineMs(policy: Omit<RetryPolicy, 'reserveMs'>, reserveMs = CHECK_RESERVE_MS): number {
+  return policy.retries * policy.retryIntervalMs + policy.attemptBudgetMs + reserveMs;
+}
+
+export function evaluate(probes: Probes): Verdict {
+  if (answered(probes.first)) return aliveVerdict(probes, probes.first, 'first attempt');
+
+  const { process, port } = probes;
+  if (process === undefined || !process.found) {
+    return { status: 'down', reason: 'process-missing', summary: `mysqld process missing: ${process?.detail ?? 'not inspected'}` };
+  }
+  if (port === undefined || !port.listening) {
+    return { status: 'down', reason: 'port-closed', summary: `mysqld not listening: ${port?.detail ?? 'not inspected'}` };
+  }
+  const recovered = probes.retries.findIndex(answered);
+  const hit = probes.retries[recovered];
+  if (hit !== undefined) return aliveVerdict(probes, hit, `retry ${recovered + 1}`);
+
+  const last = probes.retries.at(-1) ?? probes.first;
+  const cut = probes.retriesCutShort ? ' (retries cut short by the deadline)' : '';
+  return {
+    status: 'down',
+    reason: 'no-answer-after-retries',
+    summary: `mysqld process and port are there but it did not answer ${probes.retries.length + 1} attempts${cut}; last: ${describeAttempt(last)}`,
+  };
+}
+
+function aliveVerdict(probes: Probes, hit: Attempt, which: string): Verdict {
+  if (probes.gateway !== undefined && !probes.gateway.answered) {
+    return { status: 'down', reason: 'gateway-silent', summary: `MySQL answers but the gateway does not (${probes.gateway.detail}): this node is the isolated one` };
+  }
+  const recovered = hit !== probes.first;
+  if (hit.ok) {
+    return recovered
+      ? { status: 'healthy', how: 'recovered', summary: `MySQL answered on ${which}` }
+      : { status: 'healthy', how: 'answered', summary: 'MySQL answered' };
+  }
+  return {
+    status: 'healthy',
+    how: 'alive-but-refusing',
+    summary: `mysqld is alive but refuses the monitor account on ${which}: ${hit.detail} (fix the account; this is not a failover)`,
+  };
+}
+
+/** A run worth a log entry: anything but a plain answer. */
+export function isQuiet(v: Verdict): boolean {
+  return v.status === 'healthy' && v.how === 'answered';
+}
+
+export function describeAttempt(a: Attempt): string {
+  return a.ok ? `ok in ${a.ms} ms` : `${a.kind} after ${a.ms} ms: ${a.detail}`;
+}
