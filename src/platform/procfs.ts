@@ -47,8 +47,8 @@ export function readPidFile(path: string, readFile: (p: string) => string = (p) 
   const trimmed = text.trim();
   if (!/^[0-9]{1,10}$/.test(trimmed)) return { ok: false, why: `pid file ${path} does not hold a pid` };
   const pid = Number(trimmed);
-  // pid 0 and 1 are never a daemon's own pid outside a pid namespace; signalling them would hit the wrong thing.
-  if (pid < 2 || pid > 4_194_304) return { ok: false, why: `pid file ${path} holds ${pid}, not a usable pid` };
+  // pid 1 stays allowed: in a PID namespace (a container) the daemon may be its init; callers check what the pid is.
+  if (pid < 1 || pid > 4_194_304) return { ok: false, why: `pid file ${path} holds ${pid}, not a usable pid` };
   return { ok: true, pid };
 }
 
