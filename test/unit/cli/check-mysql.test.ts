@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseCheckMysqlArgs } from '../../../src/cli/check-mysql-main.js';
+import { DEFAULT_CONFIG_PATH } from '../../../src/config/schema.js';
+import { isAppError } from '../../../src/errors.js';
+
+const distSrc = fileURLToPath(new URL('../../../src/', import.meta.url));
+const BANNED = ['winston', 'winston-daily-rotate-file', 'ssh2', 'proper-lockfile', 'commander'];
+
+// Static `import … from '…'` and `export … from '…'` specifiers of a compiled module; import() is not followed.
+function staticImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm)].map((m) => m[1] ?? m[2] ?? '');
+}
+
+function reachablePackages(entry: string): { packages: Set<string>; files: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const stack = [entry];
+  while (stack.length > 0) {
+    const file = stack.pop() ?? '';
+    if (files.has(file)) continue;
+    files.add(file);
+    for (const spec of staticImports(file)) {
+      if (spec.startsWith('.')) stack.push(resolve(dirname(file), spec));
+      else if (!spec.startsWith('node:')) packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] ?? spec));
+    }
+  }
+  return { packages, files };
+}
+
+describe('check-mysql start-up budget', () => {
+  it('when the compiled import graph of check-mysql is walked then winston, ssh2, proper-lockfile and commander are not reachable statically', () => {
+    for (const entry of ['cli/check-mysql-entry.js', 'cli/check-mysql-main.js']) {
+      const { packages, files } = reachablePackages(join(distSrc, entry));
+      assert.ok(files.size > 5, `walked only ${files.size} files`);
+      assert.deepEqual([...packages].sort(), ['mysql2']);
+      for (const banned of BANNED) assert.equal(packages.has(banned), false, banned);
+    }
+  });
+
+  it('when the bundle was built then its inputs hold no winston, ssh2, proper-lockfile or commander', (t) => {
+    const meta = join(distSrc, '../check-mysql.meta.json');
+    if (!existsSync(meta)) {
+      if (process.env['CI'] === 'true') throw new Error('dist/check-mysql.meta.json missing: npm run build makes it');
+      t.skip('bundle not built (npm run build)');
+      return;
+    }
+    const inputs = Object.keys((JSON.parse(readFileSync(meta, 'utf8')) as { inputs: Record<string, unknown> }).inputs);
+    assert.ok(inputs.some((i) => i.includes('node_modules/mysql2/')));
+    for (const banned of BANNED) assert.equal(inputs.some((i) => i.includes(`node_modules/${banned}/`)), false, banned);
+  });
+});
+
+describe('parseCheckMysqlArgs', () => {
+  it('when no flag is given then the default config path is used', () => {
+    assert.deepEqual(parseCheckMysqlArgs([]), { configPath: DEFAULT_CONFIG_PATH, explain: false, help: false });
+  });
+
+  it('when --config, --config= and --explain are given then they are read', () => {
+    assert.deepEqual(parseCheckMysqlArgs(['--config', '/a.json', '--explain']), { configPath: '/a.json', explain: true, help: false });
+    assert.equal(parseCheckMysqlArgs(['--config=/b.json']).configPath, '/b.json');
+    assert.equal(parseCheckMysqlArgs(['-h']).help, true);
+  });
+
+  const usage: [string, string[]][] = [['an unknown flag', ['--bogus']], ['a positional', ['x']], ['--config without a value', ['--config']], ['an empty --config', ['--config=']]];
+  for (const [name, argv] of usage) {
+    it(`when there is ${name} then it is a USAGE error`, () => {
+      assert.throws(() => parseCheckMysqlArgs(argv), (err: unknown) => isAppError(err) && err.code === 'USAGE' && !err.message.includes('\n'));
+    });
+  }
+});
