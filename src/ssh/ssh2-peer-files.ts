@@ -6,7 +6,7 @@ import type { SshSettings } from '../config/schema.js';
 import { AppError, describeError } from '../errors.js';
 import { POSITION_RECORD_FILE } from '../failover/position-record.js';
 import type { PositionRecord } from '../failover/position-record.js';
-import { deadline, withSignal } from '../platform/deadline.js';
+import { deadline, throwIfAborted, withSignal } from '../platform/deadline.js';
 import { lastBinlogFromIndex, walkBinlog } from './binlog-tail.js';
 import type { RandomAccessFile } from './binlog-tail.js';
 import { fingerprintMatches, knownKeyTypes, sha256Fingerprint, verifyHostKey } from './known-hosts.js';
@@ -184,6 +184,7 @@ class Ssh2PeerFiles implements PeerFiles {
   // One public call = one command deadline; when it passes the connection is destroyed, so nothing stays pending.
   private async command<T>(what: string, signal: AbortSignal, body: (s: AbortSignal) => Promise<T>): Promise<T> {
     const s = deadline(this.commandTimeoutMs, signal);
+    throwIfAborted(s, `${what} on ${this.where}`);
     const onAbort = (): void => void this.conn.destroy();
     s.addEventListener('abort', onAbort, { once: true });
     try {

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, closeSync, constants, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +46,12 @@ describe('ssh2 peer files against a real sshd and a real MariaDB pair', { skip }
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'km-sshpeer-'));
     farm = new MariaDbFarm();
-    [{ master, replica }, sshd] = await Promise.all([farm.startPair(), startSshd()]);
+    // allSettled: when one start fails the other is still assigned, so after() stops it and nothing keeps the run alive.
+    const started = await Promise.allSettled([
+      farm.startPair().then((pair) => ({ master, replica } = pair)),
+      startSshd().then((s) => (sshd = s)),
+    ]);
+    for (const r of started) if (r.status === 'rejected') throw r.reason;
     await master.sql(
       "INSERT INTO appdb.t VALUES (1, 'one'), (2, 'two')",
       "UPDATE appdb.t SET note = 'uno' WHERE id = 1",
@@ -94,6 +100,43 @@ describe('ssh2 peer files against a real sshd and a real MariaDB pair', { skip }
       assert.deepEqual([otherFile.walkedFrom, otherFile.endPos], [4, Number(status.Position)]);
     } finally {
       peer.close();
+    }
+  });
+
+  test('when a large real binlog is walked then its end and last GTID are found', async () => {
+    // About 14 MB of row events (ROW format splits them at binlog_row_event_max_size, 8 KiB).
+    await master.sql('CREATE TABLE appdb.big (id INT PRIMARY KEY, pad CHAR(60)) ENGINE=InnoDB',
+      "INSERT INTO appdb.big SELECT seq, REPEAT('x', 60) FROM appdb.seq_1_to_200000");
+    const [status] = await master.sql<{ File: string; Position: number }>('SHOW MASTER STATUS');
+    const [vars] = await master.sql<{ idx: string; gtid: string }>('SELECT @@log_bin_index AS idx, @@gtid_binlog_pos AS gtid');
+    assert.ok(status && vars && Number(status.Position) > 10_000_000);
+    const peer = await connect();
+    try {
+      const tail = await peer.readBinlogTail(vars.idx, AbortSignal.timeout(20_000));
+      assert.deepEqual([tail.endPos, tail.tornBytes, tail.lastGtid], [Number(status.Position), 0, vars.gtid]);
+    } finally {
+      peer.close();
+    }
+  });
+
+  test('when an SFTP read never answers then the command deadline ends it and drops the connection', async () => {
+    // open() of a FIFO without a writer blocks the server's SFTP session: a peer whose disk hangs.
+    const fifo = join(work, 'hung.index');
+    execFileSync('/usr/bin/mkfifo', [fifo], { timeout: 5000 });
+    const hurried = await connect({ commandTimeoutMs: 300 });
+    try {
+      const started = Date.now();
+      await assert.rejects(hurried.readBinlogTail(fifo, AbortSignal.timeout(20_000)), rejectsWith('DEADLINE_EXCEEDED', /binlog tail/));
+      const took = Date.now() - started;
+      assert.ok(took >= 250 && took < 1500, `${took} ms`);
+      // The deadline destroyed the connection: later calls fail at once instead of queueing behind the hung read.
+      const after = Date.now();
+      await assert.rejects(hurried.readPositionRecord(work, AbortSignal.timeout(5000)), rejectsWith('SSH_FAILED', /No response/));
+      assert.ok(Date.now() - after < 200, `${Date.now() - after} ms`);
+    } finally {
+      hurried.close();
+      // Release the blocked open() so the server's session process can exit.
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
     }
   });
 
@@ -174,7 +217,6 @@ describe('ssh2 peer files against a real sshd and a real MariaDB pair', { skip }
   });
 
   test('when the client key is not authorized then the connection fails with SSH_FAILED naming the key', async () => {
-    const { execFileSync } = await import('node:child_process');
     const other = join(work, 'other_ed25519');
     execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other], { timeout: 10_000 });
     await assert.rejects(connect({ identityFile: other }), rejectsWith('SSH_FAILED', /other_ed25519 not accepted/));
