@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseConfig, type Config } from '../../../src/config/schema.js';
+import { handleTransition } from '../../../src/failover/handle.js';
+import type { PositionRecord } from '../../../src/failover/position-record.js';
+import { StepRunner, type FailoverPorts, type TransitionContext } from '../../../src/failover/steps.js';
+import { createMemoryLogger } from '../../../src/log/stderr-logger.js';
+import type { MysqlTarget, Row, SqlClient, SqlConnector } from '../../../src/mysql/types.js';
+
+// MySQL 8.4 as its transcribed answers describe it (no MySQL server is reachable here): the executors are
+// checked for the statements they send, in order, over a scripted SqlClient literal.
+const MYSQL84 = JSON.parse(readFileSync(fileURLToPath(new URL('../../../../test/fixtures/mysql-recorded/mysql-8.4.3.json', import.meta.url)), 'utf8')) as {
+  answers: { version: string; versionComment: string; variables: Record<string, string> };
+};
+
+const config: Config = parseConfig({
+  node: { name: 'db-b' },
+  mysql: { port: 3307, user: 'keepalived', password: 'k' },
+  replication: { user: 'repl', password: 'r-secret' },
+  peer: { name: 'db-a', host: '10.0.0.1', ssh: { hostKeySha256: `SHA256:${'A'.repeat(43)}` } },
+  paths: {},
+  check: { retries: 0, deadlineMs: 60_000 },
+  notify: { catchUpTimeoutMs: 2000, deadlineMs: 20_000 },
+}, { configReadableByOthers: false, readPasswordFile: () => 'x' });
+
+interface ScriptedServer {
+  executed: string[];
+  waits: unknown[][];
+  replica: Row | undefined;
+  answer(sql: string, params: readonly unknown[]): Row[];
+}
+
+function mysql84Server(o: { readOnly: number; replica: Row | undefined; executed: string; subtract?: string }): ScriptedServer {
+  const s: ScriptedServer = {
+    executed: [],
+    waits: [],
+    replica: o.replica,
+    answer(sql, params) {
+      if (sql.startsWith('SELECT VERSION()')) return [{ version: MYSQL84.answers.version, versionComment: MYSQL84.answers.versionComment }];
+      if (sql.startsWith('SHOW GLOBAL VARIABLES')) {
+        return Object.entries(MYSQL84.answers.variables).filter(([k]) => params.includes(k)).map(([k, v]) => ({ Variable_name: k, Value: v }));
+      }
+      if (sql.startsWith('SELECT @@GLOBAL.read_only')) return [{ readOnly: o.readOnly, superReadOnly: o.readOnly, logBinIndex: '/var/lib/mysql/binlog.index', serverId: 2 }];
+      if (sql === 'SHOW REPLICA STATUS') return s.replica ? [s.replica] : [];
+      if (sql === 'SHOW BINARY LOG STATUS') return [{ File: 'binlog.000004', Position: 157, Executed_Gtid_Set: o.executed }];
+      if (sql.startsWith('SELECT @@GLOBAL.gtid_executed')) return [{ executed: o.executed, purged: '' }];
+      if (sql.startsWith('SELECT WAIT_FOR_EXECUTED_GTID_SET')) {
+        s.waits.push([...params]);
+        return [{ result: 0 }];
+      }
+      if (sql.startsWith('SELECT GTID_SUBTRACT')) return [{ errant: o.subtract ?? '' }];
+      if (sql.startsWith('SELECT ID AS id')) return [{ id: 50, user: 'app', command: 'Sleep' }, { id: 51, user: 'repl', command: 'Binlog Dump GTID' }];
+      throw new Error(`unscripted query: ${sql}`);
+    },
+  };
+  return s;
+}
+
+function connectorFor(servers: Record<number, ScriptedServer | 'refused'>): SqlConnector {
+  return {
+    async connect(target: MysqlTarget): Promise<SqlClient> {
+      const server = servers[target.port];
+      if (server === undefined || server === 'refused') throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      return {
+        threadId: 9,
+        query: async <T extends Row>(sql: string, params?: readonly unknown[]) => server.answer(sql, params ?? []) as T[],
+        execute: async (sql: string, params?: readonly unknown[]) => {
+          server.executed.push(params && params.length > 0 ? `${sql} ${JSON.stringify(params)}` : sql);
+          if (sql === 'STOP REPLICA' && server.replica) server.replica = { ...server.replica, Replica_IO_Running: 'No', Replica_SQL_Running: 'No' };
+          if (sql === 'RESET REPLICA ALL') server.replica = undefined;
+          return { affectedRows: 0 };
+        },
+        close: () => {},
+      };
+    },
+  };
+}
+
+function context(sql: SqlConnector, positions: PositionRecord[]): TransitionContext {
+  const ports: FailoverPorts = {
+    sql, log: createMemoryLogger(),
+    clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+    writePosition: async (r) => void positions.push(r),
+  };
+  return { config, ports, transitionId: 't-1', steps: new StepRunner(ports) };
+}
+
+const runningReplica: Row = {
+  Source_Host: '10.0.0.1', Source_Port: 3306, Replica_IO_Running: 'Yes', Replica_SQL_Running: 'Yes',
+  Source_Log_File: 'binlog.000009', Read_Source_Log_Pos: 900, Relay_Source_Log_File: 'binlog.000009', Exec_Source_Log_Pos: 900,
+  Last_IO_Error: '', Last_SQL_Error: '', Auto_Position: 1, Retrieved_Gtid_Set: 'uuid-a:1-10', Seconds_Behind_Source: 0,
+};
+
+describe('promotion and demotion on MySQL 8.4 (transcribed answers, scripted client)', () => {
+  it('when MASTER runs with the old master unreachable then it waits on Retrieved_Gtid_Set and opens writes with 8.4 statements', async () => {
+    const local = mysql84Server({ readOnly: 1, replica: runningReplica, executed: 'uuid-a:1-10' });
+    const positions: PositionRecord[] = [];
+    await handleTransition('MASTER', context(connectorFor({ 3306: 'refused', 3307: local }), positions), AbortSignal.timeout(5000));
+    assert.deepEqual(local.waits, [['uuid-a:1-10', 2]]);
+    assert.deepEqual(local.executed, [
+      'STOP REPLICA', 'RESET REPLICA ALL',
+      'SET GLOBAL sync_binlog = 1', 'SET GLOBAL innodb_flush_log_at_trx_commit = 1',
+      'SET GLOBAL rpl_semi_sync_source_enabled = 1', 'SET GLOBAL rpl_semi_sync_replica_enabled = 0',
+      'SET GLOBAL super_read_only = 0', 'SET GLOBAL read_only = 0',
+    ]);
+    assert.deepEqual([positions[0]?.role, positions[0]?.binlogFile, positions[0]?.gtidBinlogPos], ['master', 'binlog.000004', 'uuid-a:1-10']);
+  });
+
+  it('when BACKUP finds GTIDs the new master lacks (GTID_SUBTRACT) then it stays fenced and never configures replication', async () => {
+    const local = mysql84Server({ readOnly: 0, replica: undefined, executed: 'uuid-a:1-12', subtract: 'uuid-a:11-12' });
+    const peer = mysql84Server({ readOnly: 0, replica: undefined, executed: 'uuid-a:1-10' });
+    const ctx = context(connectorFor({ 3306: peer, 3307: local }), []);
+    await assert.rejects(handleTransition('BACKUP', ctx, AbortSignal.timeout(5000)),
+      (err: Error & { code?: string }) => err.code === 'ERRANT_TRANSACTIONS' && err.message.includes('uuid-a:11-12'));
+    assert.deepEqual(local.executed, ['SET GLOBAL super_read_only = 1', 'SET GLOBAL read_only = 1', 'KILL CONNECTION ? [50]']);
+    assert.deepEqual(peer.executed, []);
+  });
+
+  it('when BACKUP is clean then replication uses CHANGE REPLICATION SOURCE TO with auto-position and semi-sync replica on before START', async () => {
+    const local = mysql84Server({ readOnly: 0, replica: undefined, executed: 'uuid-a:1-10' });
+    const peer = mysql84Server({ readOnly: 0, replica: undefined, executed: 'uuid-a:1-10' });
+    const sql = connectorFor({ 3306: peer, 3307: local });
+    const positions: PositionRecord[] = [];
+    const ctx = context(sql, positions);
+    // A scripted server has no IO thread to come up: stop as soon as START REPLICA was sent.
+    const ac = new AbortController();
+    const origExecute = sql.connect.bind(sql);
+    const watching: SqlConnector = { connect: async (t, s) => {
+      const c = await origExecute(t, s);
+      return { ...c, execute: async (q, p, o) => { const r = await c.execute(q, p, o); if (q === 'START REPLICA') ac.abort(); return r; } };
+    } };
+    await handleTransition('BACKUP', { ...ctx, ports: { ...ctx.ports, sql: watching } }, ac.signal)
+      .catch(() => undefined);
+    const change = local.executed.find((s) => s.startsWith('CHANGE REPLICATION SOURCE TO')) ?? '';
+    assert.match(change, /SOURCE_AUTO_POSITION = 1, GET_SOURCE_PUBLIC_KEY = 1 \["10\.0\.0\.1",3306,"repl","r-secret",1,1\]$/);
+    const order = ['STOP REPLICA', 'CHANGE REPLICATION SOURCE TO', 'SET GLOBAL rpl_semi_sync_replica_enabled = 1', 'START REPLICA']
+      .map((p) => local.executed.findIndex((s) => s.startsWith(p)));
+    assert.ok(order.every((v, i) => v >= 0 && (i === 0 || v > (order[i - 1] ?? 0))), `order ${JSON.stringify(local.executed)}`);
+  });
+});
