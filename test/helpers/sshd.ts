@@ -44,7 +44,13 @@ export async function startSshd(timeoutMs = 10_000): Promise<Sshd> {
   const authorizedKeys = join(dir, 'authorized_keys');
   const knownHostsFile = join(dir, 'known_hosts');
   const config = join(dir, 'sshd_config');
-  mkdirSync(PRIVSEP_DIR, { recursive: true, mode: 0o755 });
+  if (!existsSync(PRIVSEP_DIR)) {
+    try {
+      mkdirSync(PRIVSEP_DIR, { recursive: true, mode: 0o755 });
+    } catch (err) {
+      throw new Error(`sshd needs ${PRIVSEP_DIR} and it cannot be created (run as root): ${String(err)}`);
+    }
+  }
 
   await keygen(hostKey);
   await keygen(identityFile);
