@@ -50,7 +50,8 @@ describe('latest requested state wins', () => {
     const log = createMemoryLogger();
     const applied: TargetState[] = [];
     const deps = { store, lock, clock: fakeClock(), log };
-    const opts = { lockWaitMs: 10_000, maxTransitions: 4 };
+    // The fake clock runs ahead of real time while the BACKUP process polls: never let its wait expire here.
+    const opts = { lockWaitMs: Number.MAX_SAFE_INTEGER, maxTransitions: 4 };
     const master = await store.record(req('MASTER'));
     let backupRun: Promise<number> | undefined;
     const first = runLatestWins(master.seq, deps, opts, async (r) => {
