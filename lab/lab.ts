@@ -363,6 +363,15 @@ export async function up(opts: LabOptions = {}): Promise<void> {
   await startKeepalived('a');
   await waitFor('the VIP on db1', 20_000, async () => ((await vipHolders()).includes('a') ? true : undefined), 100);
   await startKeepalived('b');
+  // Steady state before anyone measures: db1 writable with the VIP, db2 replicating from it.
+  await waitFor('the steady state (db1 writable with the VIP, db2 replicating from db1)', 60_000, async () => {
+    const holders = await vipHolders();
+    const ro = await sql('a', 'SELECT @@read_only', 3000);
+    const st = await sql('b', 'SHOW SLAVE STATUS\\G', 3000, true);
+    const ok = holders.length === 1 && holders[0] === 'a' && ro === '0' && /Slave_IO_Running: Yes/.test(st)
+      && /Slave_SQL_Running: Yes/.test(st) && st.includes(`Master_Host: ${HOSTS.a.ip}`);
+    return ok ? true : undefined;
+  }, 250);
   log(`lab up in ${Date.now() - t0} ms: db1 ${HOSTS.a.ip} (master, VIP ${VIP}), db2 ${HOSTS.b.ip} (replica), client ${HOSTS.c.ip}`);
 }
 
