@@ -62,7 +62,7 @@ export async function runDrills(o: DrillRunOptions, log: (s: string) => void): P
   try {
     for (let run = 1; run <= o.runs; run++) {
       for (const sc of list) {
-        const r = await runDrill(sc, o.lab, log);
+        const r = await runDrill(sc, o.lab, log, join(o.outDir, 'logs', o.runs > 1 ? `${sc.name}-run${run}` : sc.name));
         results.push(r);
         const svgName = o.runs > 1 ? `${sc.name}-run${run}.svg` : `${sc.name}.svg`;
         writeFileSync(join(o.outDir, svgName), timelineSvg(r));

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { inHost, nsenterArgs, run, sleep, waitFor } from './exec.js';
 import { holderPid, REPO_IN_HOST, requireHolder, sql, startKeepalived, startMysqld, up, vipHolders, type LabOptions } from './lab.js';
@@ -199,7 +200,7 @@ function judgeTopology(nodes: NodeFinal[], exp: Expectation): { ok: boolean; tex
   return { ok: true, text, master: m.host };
 }
 
-export async function runDrill(sc: Scenario, labOpts: LabOptions, log: (s: string) => void): Promise<DrillResult> {
+export async function runDrill(sc: Scenario, labOpts: LabOptions, log: (s: string) => void, logDir?: string): Promise<DrillResult> {
   const tStart = Date.now();
   log(`drill ${sc.name}: ${sc.title}`);
   await up({ ...labOpts, log: () => {} });
@@ -348,9 +349,25 @@ export async function runDrill(sc: Scenario, labOpts: LabOptions, log: (s: strin
     },
     notes,
   };
+  if (logDir) saveHostLogs(logDir);
   log(`  → ${result.pass ? 'PASS' : 'FAIL'} outage ${result.writeOutageS}s vip ${result.vipMoveS ?? '-'}s lost ${result.lost} split ${split}ms; ${verdict.text}`);
   for (const f of failures) log(`    ✗ ${f}`);
   return result;
+}
+
+/** Keeps each host's logs (keepalived, the toolkit, mysqld, sshd) for reading after the lab is gone. */
+function saveHostLogs(dir: string): void {
+  for (const h of DB_HOSTS) {
+    const dest = join(dir, HOSTS[h].hostname);
+    try {
+      rmSync(dest, { recursive: true, force: true });
+      mkdirSync(dest, { recursive: true });
+      cpSync(rootPath(h, '/var/log'), dest, { recursive: true, dereference: false });
+      cpSync(rootPath(h, '/var/lib/keepalived-mysql'), join(dest, 'state'), { recursive: true });
+    } catch {
+      /* a host's logs are a courtesy */
+    }
+  }
 }
 
 function round(x: number): number {

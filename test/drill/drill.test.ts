@@ -55,7 +55,7 @@ describe('failover drills', { concurrency: 1 }, () => {
         t.skip(notReady);
         return;
       }
-      const r = await runDrill(sc, {}, (s) => t.diagnostic(s));
+      const r = await runDrill(sc, {}, (s) => t.diagnostic(s), join(outDir, 'logs', sc.name));
       results.push(r);
       mkdirSync(outDir, { recursive: true });
       writeFileSync(join(outDir, `${sc.name}.svg`), timelineSvg(r));
