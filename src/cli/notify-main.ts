@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import { DEFAULT_CONFIG_PATH, type Config } from '../config/schema.js';
-import { describeError, isAppError } from '../errors.js';
+import { AppError, describeError, isAppError } from '../errors.js';
 import { handleTransition } from '../failover/handle.js';
 import { POSITION_RECORD_FILE } from '../failover/position-record.js';
 import { fileRequestStore } from '../failover/request-store.js';
@@ -14,7 +14,7 @@ import { runLatestWins, type RequestStore, type TransitionRequest } from '../fai
 import { StepRunner, type FailoverPorts, type TransitionContext } from '../failover/steps.js';
 import { NOTIFY_USAGE, parseFifoLine, parseNotifyArgv, type TargetState } from '../failover/transition.js';
 import { createLineLogger } from '../log/stderr-logger.js';
-import type { Logger } from '../log/types.js';
+import type { LogFields, Logger } from '../log/types.js';
 import { mysql2Connector } from '../mysql/mysql2-client.js';
 import { writeFileAtomic } from '../platform/atomic-write.js';
 import { systemClock } from '../platform/clock.js';
@@ -59,7 +59,7 @@ export async function notifyMain(argv: readonly string[], io: NotifyIo = default
     spawnDetachedWorker(configPath, state, seq);
     return EXIT.OK;
   }
-  const log = await openNotifyLog(config);
+  const log = openNotifyLog(config);
   try {
     return await runWorker(config, store, seq, log);
   } finally {
@@ -92,30 +92,77 @@ function spawnDetachedWorker(configPath: string, state: TargetState, seq: number
   child.unref();
 }
 
-async function openNotifyLog(config: Config): Promise<Logger> {
-  const { createFileLogger } = await import('../log/winston-logger.js');
-  return createFileLogger({ logDir: config.paths.logDir, stem: 'notify', base: { pid: process.pid }, alsoStderr: process.stderr.isTTY === true });
+// Loading winston costs ~25 ms of CPU, more than a whole caught-up promotion: the file logger is attached
+// off the critical path, after FILE_LOGGER_AFTER_MS or when the transition ends, whichever is first. Lines
+// before that are queued (with their own time in `at`); a SIGKILL inside that window loses only them.
+const FILE_LOGGER_AFTER_MS = 100;
+
+interface NotifyLog extends Logger {
+  /** Loads the file logger now (idempotent) and replays the queue into it. */
+  attach(): Promise<void>;
 }
 
-async function loadPeerFiles(log: Logger): Promise<PeerFilesConnector | undefined> {
-  // The ssh2 adapter is loaded by name so notify still runs (and logs it) on a tree without it.
-  const spec = '../ssh/ssh2-peer-files.js';
-  try {
-    const mod = (await import(spec)) as Record<string, unknown>;
-    const found = Object.values(mod).find((v): v is PeerFilesConnector =>
-      typeof v === 'object' && v !== null && typeof (v as { connect?: unknown }).connect === 'function');
-    if (!found) log.warn('ssh2-peer-files.js exports no PeerFilesConnector');
-    return found;
-  } catch (err) {
-    log.warn(`SSH adapter unavailable: ${describeError(err)}`);
-    return undefined;
-  }
+function openNotifyLog(config: Config): NotifyLog {
+  let real: Logger | undefined;
+  let attaching: Promise<void> | undefined;
+  const queue: ((l: Logger) => void)[] = [];
+  const attach = (): Promise<void> => {
+    attaching ??= import('../log/winston-logger.js').then(({ createFileLogger }) => {
+      real = createFileLogger({ logDir: config.paths.logDir, stem: 'notify', base: { pid: process.pid }, alsoStderr: process.stderr.isTTY === true });
+      for (const write of queue.splice(0)) write(real);
+    });
+    return attaching;
+  };
+  const timer = setTimeout(() => void attach(), FILE_LOGGER_AFTER_MS);
+  timer.unref();
+  const make = (fields: LogFields): Logger => {
+    const emit = (level: 'debug' | 'info' | 'warn' | 'error') => (msg: string, f?: LogFields): void => {
+      if (real) return real[level](msg, { ...fields, ...f });
+      const at = new Date().toISOString();
+      queue.push((l) => l[level](msg, { ...fields, ...f, at }));
+    };
+    return {
+      debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'),
+      child: (f) => make({ ...fields, ...f }),
+      close: async (ms) => {
+        clearTimeout(timer);
+        await attach();
+        await real?.close(ms);
+      },
+    };
+  };
+  return Object.assign(make({}), { attach });
 }
 
-function realPorts(config: Config, log: Logger, peerFiles: PeerFilesConnector | undefined): FailoverPorts {
+// The ssh2 adapter is imported on first use: promotion never waits for it, and notify still runs (logging why) without it.
+function lazyPeerFiles(log: Logger): PeerFilesConnector {
+  let loaded: Promise<PeerFilesConnector | undefined> | undefined;
+  const load = (): Promise<PeerFilesConnector | undefined> => {
+    const spec = '../ssh/ssh2-peer-files.js';
+    loaded ??= (import(spec) as Promise<Record<string, unknown>>).then((mod) => {
+      const found = Object.values(mod).find((v): v is PeerFilesConnector =>
+        typeof v === 'object' && v !== null && typeof (v as { connect?: unknown }).connect === 'function');
+      if (!found) log.warn('ssh2-peer-files.js exports no PeerFilesConnector');
+      return found;
+    }, (err: unknown) => {
+      log.warn(`SSH adapter unavailable: ${describeError(err)}`);
+      return undefined;
+    });
+    return loaded;
+  };
+  return {
+    async connect(host, ssh, signal) {
+      const connector = await load();
+      if (!connector) throw new AppError('SSH_FAILED', 'no SSH adapter (src/ssh/ssh2-peer-files.js) in this build');
+      return connector.connect(host, ssh, signal);
+    },
+  };
+}
+
+function realPorts(config: Config, log: Logger, peerFiles: PeerFilesConnector): FailoverPorts {
   return {
     sql: mysql2Connector,
-    ...(peerFiles ? { peerFiles } : {}),
+    peerFiles,
     clock: systemClock,
     log,
     writePosition: (record) => writeFileAtomic(join(config.paths.stateDir, POSITION_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`),
@@ -123,7 +170,7 @@ function realPorts(config: Config, log: Logger, peerFiles: PeerFilesConnector | 
 }
 
 // The worker: takes the lock (bounded), applies the newest request, and keeps doing so until none is newer.
-async function runWorker(config: Config, store: RequestStore, seq: number, log: Logger): Promise<ExitCode> {
+async function runWorker(config: Config, store: RequestStore, seq: number, log: NotifyLog): Promise<ExitCode> {
   const n = config.notify;
   const stopWatchdog = installWatchdog(n.lockWaitMs + MAX_TRANSITIONS_PER_LOCK * (n.deadlineMs + 2000) + 5000, EXIT.DEADLINE,
     () => log.error('watchdog: notify overran every deadline; exiting'));
@@ -132,7 +179,7 @@ async function runWorker(config: Config, store: RequestStore, seq: number, log: 
     log.warn(`${sig} received: aborting the transition (steps are idempotent; the next notify converges)`);
     terminated.abort();
   });
-  const peerFiles = await loadPeerFiles(log);
+  const peerFiles = lazyPeerFiles(log);
   try {
     const code = await runLatestWins(seq, {
       store, clock: systemClock, log,
@@ -146,6 +193,7 @@ async function runWorker(config: Config, store: RequestStore, seq: number, log: 
       try {
         await handleTransition(req.state, ctx, deadline(n.deadlineMs, AbortSignal.any([lost, terminated.signal])));
         tlog.info(`transition to ${req.state} done`, { durationMs: Date.now() - started, steps: ctx.steps.timings });
+        await log.attach();
         return { exitCode: EXIT.OK, outcome: 'done' };
       } catch (err) {
         const exitCode = isAppError(err) ? exitCodeForError(err.code) : EXIT.INTERNAL;
@@ -154,6 +202,7 @@ async function runWorker(config: Config, store: RequestStore, seq: number, log: 
         tlog.error(`transition to ${req.state} ended: ${describeError(err)}`, {
           durationMs: Date.now() - started, exitCode, code: isAppError(err) ? err.code : undefined, steps: ctx.steps.timings,
         });
+        await log.attach();
         return { exitCode, outcome: describeError(err) };
       }
     });
@@ -191,7 +240,8 @@ async function dryRun(config: Config, state: TargetState, io: NotifyIo): Promise
 async function consumeFifo(config: Config, configPath: string, fifoPath: string, foreground: boolean): Promise<ExitCode> {
   await mkdir(config.paths.stateDir, { recursive: true });
   const store = fileRequestStore(config.paths.stateDir);
-  const log = await openNotifyLog(config);
+  const log = openNotifyLog(config);
+  await log.attach();
   const input = createReadStream(fifoPath, { encoding: 'utf8' });
   const lines = createInterface({ input, crlfDelay: Infinity });
   const offTerminate = onTerminate((sig) => {

@@ -125,7 +125,7 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
   const log = ports.log;
   const b = stepBudgets(config);
   const session = await openLocal(ctx, signal);
-  let tail: Promise<BinlogTail | undefined> = Promise.resolve(undefined);
+  let readTail: () => Promise<BinlogTail | undefined> = async () => undefined;
   try {
     const d = session.dialect;
     const before = await steps.run('read-local', b.query, signal, (s) => readServerState(session.client, d, s));
@@ -157,7 +157,8 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
       const status = before.replica;
       // Walk the old master's binlog only from what this replica already read (a whole-file walk is slow).
       const hint = status.sourceLogFile !== '' ? { file: status.sourceLogFile, pos: status.readSourceLogPos } : undefined;
-      if (!steps.dryRun) tail = readPeerBinlogTail(ctx, peer.reachable ? peer.state.logBinIndex : undefined, hint, signal);
+      // Read only after writes are open: it is for the log, and loading ssh2 costs more CPU than the promotion itself.
+      if (!steps.dryRun) readTail = () => readPeerBinlogTail(ctx, peer.reachable ? peer.state.logBinIndex : undefined, hint, signal);
 
       // The relay log is applied by the SQL thread; a stopped one (operator, crash) must run again to drain it.
       if (status.sqlRunning !== 'Yes') {
@@ -205,6 +206,7 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
     await steps.run('semi-sync-master', b.query, signal, (s) => steps.write(session.client, 'semi-sync-master', 'local', semi, s));
     await steps.run('open-writes', b.query, signal, (s) => steps.write(session.client, 'open-writes', 'local', openWrites(d), s));
     log.info('local server is writable');
+    const tail = readTail();
 
     await steps.run('record-position', b.query + 1000, signal, async (s) => {
       const now = await readServerState(session.client, d, s);
