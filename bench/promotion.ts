@@ -2,7 +2,7 @@
 // Run: npx tsc -p tsconfig.json && node dist/bench/promotion.js [runs=7]
 import { spawn } from 'node:child_process';
 import { MariaDbFarm, mariadbSkipReason, waitForSync, type MariaDbServer } from '../test/helpers/mariadb.js';
-import { NOTIFY_BIN, readNotifyLog, writeNodeConfig, type NodeDirs } from '../test/helpers/notify-env.js';
+import { NOTIFY_BIN, readNotifyLog, usePrivateTmpdir, writeNodeConfig, type NodeDirs } from '../test/helpers/notify-env.js';
 
 type Scenario = 'failover (old master killed)' | 'switchover (old master alive, fenced)' | 'hook form (detached worker), old master killed';
 
@@ -80,6 +80,7 @@ async function main(): Promise<void> {
     process.stdout.write(`skipped: ${skip}\n`);
     return;
   }
+  usePrivateTmpdir();
   const runs = Math.max(5, Number(process.argv[2] ?? 7));
   const scenarios: Scenario[] = ['failover (old master killed)', 'switchover (old master alive, fenced)', 'hook form (detached worker), old master killed'];
   for (const scenario of scenarios) {

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ACCOUNTS, writePrivate, type MariaDbServer } from './mariadb.js';
@@ -110,4 +110,16 @@ export async function waitReceived(master: MariaDbServer, replica: MariaDbServer
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`replica did not receive ${row?.pos} in ${timeoutMs} ms`);
+}
+
+/**
+ * Gives this test process (and the mariadbd/mariadb-install-db it starts, which read TMPDIR) a private temp dir.
+ * Servers of other sessions in another PID namespace can share the same pid, and MariaDB names its temp
+ * tables `#sql-temptable-<pid>-…` in /tmp: collisions made install-db fail at random. Call before MariaDbFarm.
+ */
+export function usePrivateTmpdir(): string {
+  const dir = mkdtempSync(join('/tmp', 'km-tmp-'));
+  process.env['TMPDIR'] = dir;
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { MariaDbFarm, mariadbSkipReason, ACCOUNTS, type MariaDbServer } from '../helpers/mariadb.js';
-import { readOnly, runNotify, slaveStatus, writeNodeConfig } from '../helpers/notify-env.js';
+import { readOnly, runNotify, slaveStatus, writeNodeConfig, usePrivateTmpdir } from '../helpers/notify-env.js';
 
 const BAD_ARGUMENTS: readonly (readonly string[])[] = [
   [],
@@ -38,7 +38,10 @@ describe('notify command line', () => {
   });
 });
 
-describe('notify --dry-run on a real MariaDB pair', { skip: mariadbSkipReason() }, () => {
+const skip = mariadbSkipReason();
+if (!skip) usePrivateTmpdir();
+
+describe('notify --dry-run on a real MariaDB pair', { skip }, () => {
   let farm: MariaDbFarm;
   let a: MariaDbServer;
   let b: MariaDbServer;

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { MariaDbFarm, mariadbSkipReason, waitFor, waitForSync, type MariaDbServer } from '../helpers/mariadb.js';
 import {
-  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, writeNodeConfig, type NodeDirs,
-} from '../helpers/notify-env.js';
+  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, writeNodeConfig, type NodeDirs, usePrivateTmpdir } from '../helpers/notify-env.js';
 import { sshdSkipReason, startSshd, type Sshd } from '../helpers/sshd.js';
 
 const skip = mariadbSkipReason();
+if (!skip) usePrivateTmpdir();
 const sshSkip = skip ?? sshdSkipReason();
 
 async function checksum(s: MariaDbServer): Promise<string> {

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { MariaDbFarm, mariadbSkipReason, type MariaDbServer } from '../helpers/mariadb.js';
 import {
-  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, waitReceived, writeNodeConfig,
-} from '../helpers/notify-env.js';
+  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, waitReceived, writeNodeConfig, usePrivateTmpdir } from '../helpers/notify-env.js';
 
 const skip = mariadbSkipReason();
+if (!skip) usePrivateTmpdir();
 
 describe('notify MASTER on a real MariaDB replica', { skip }, () => {
   let farm: MariaDbFarm;

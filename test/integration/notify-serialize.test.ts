@@ -6,10 +6,10 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { MariaDbFarm, mariadbSkipReason, waitFor, type MariaDbServer } from '../helpers/mariadb.js';
 import {
-  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, startNotify, waitReceived, writeNodeConfig,
-} from '../helpers/notify-env.js';
+  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, startNotify, waitReceived, writeNodeConfig, usePrivateTmpdir } from '../helpers/notify-env.js';
 
 const skip = mariadbSkipReason();
+if (!skip) usePrivateTmpdir();
 
 function exitOf(child: ReturnType<typeof startNotify>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   let stderr = '';
