@@ -50,10 +50,23 @@ function inProcess(dirs: NodeDirs): { inProcessMs: number; steps: Record<string,
   return { inProcessMs: writable - started, steps };
 }
 
+// mariadb-install-db occasionally dies here (signal 11 during bootstrap on this kernel): retry the setup, never the measurement.
+async function startPairWithRetry(): Promise<{ farm: MariaDbFarm; master: MariaDbServer; replica: MariaDbServer }> {
+  for (let attempt = 1; ; attempt++) {
+    const farm = new MariaDbFarm();
+    try {
+      return { farm, ...(await farm.startPair()) };
+    } catch (err) {
+      await farm.cleanup().catch(() => undefined);
+      if (attempt >= 3) throw err;
+      process.stderr.write(`pair setup failed (attempt ${attempt}): ${String(err).split('\n')[0]}\n`);
+    }
+  }
+}
+
 async function once(scenario: Scenario): Promise<Sample> {
-  const farm = new MariaDbFarm();
+  const { farm, master, replica } = await startPairWithRetry();
   try {
-    const { master, replica } = await farm.startPair();
     await master.sql("INSERT INTO appdb.t VALUES (1, 'caught up')");
     await waitForSync(master, replica);
     const dirs = writeNodeConfig(farm.baseDir, 'b', replica, 'a', master);

@@ -114,8 +114,9 @@ export async function waitReceived(master: MariaDbServer, replica: MariaDbServer
 
 /**
  * Gives this test process (and the mariadbd/mariadb-install-db it starts, which read TMPDIR) a private temp dir.
- * Servers of other sessions in another PID namespace can share the same pid, and MariaDB names its temp
- * tables `#sql-temptable-<pid>-…` in /tmp: collisions made install-db fail at random. Call before MariaDbFarm.
+ * MariaDB names temp tables `#sql-temptable-<pid>-…` in its tmpdir, and pids are not unique across sandboxed
+ * processes here, so bootstraps sharing /tmp failed at random. This removes clashes with other sessions; clashes
+ * between the two servers of one pair need `--tmpdir` per server in test/helpers/mariadb.ts (reported).
  */
 export function usePrivateTmpdir(): string {
   const dir = mkdtempSync(join('/tmp', 'km-tmp-'));
