@@ -224,7 +224,8 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
         relaySourceLogFile: replicaAtStop.relaySourceLogFile, execSourceLogPos: replicaAtStop.execSourceLogPos,
         appliedGtids: (d.gtid === 'mariadb' ? applied.gtidSlavePos : applied.gtidExecuted) ?? '', flavor: d.flavor,
       });
-      (cmp.gap ? log.error : log.info)(cmp.summary, { tail: oldTail, gapAlreadyReported: gapNoted });
+      if (cmp.gap) log.error(cmp.summary, { tail: oldTail, gapAlreadyReported: gapNoted });
+      else log.info(cmp.summary, { tail: oldTail });
     } else if (replicaAtStop) {
       log.info(`replica applied ${replicaAtStop.relaySourceLogFile}:${replicaAtStop.execSourceLogPos}; old master's binlog end unknown`);
     }

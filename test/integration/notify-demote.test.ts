@@ -74,6 +74,19 @@ describe('notify BACKUP on a real MariaDB old master', { skip }, () => {
     assert.equal((await a.sql('SELECT id FROM appdb.t WHERE id = 99')).length, 1, 'nothing was reset or hidden');
   });
 
+  it('when keepalived reports STOP on the master then it is fenced and its master coordinates are recorded and logged', async () => {
+    const aDirs = writeNodeConfig(farm.baseDir, 'a', a, 'b', b);
+    const [pos] = await a.sql<{ pos: string }>('SELECT @@gtid_binlog_pos AS pos');
+
+    const r = await runNotify(['--config', aDirs.configPath, '--foreground', 'INSTANCE', 'VI_1', 'STOP', '0']);
+
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await readOnly(a), 1);
+    const rec = readJsonFile(join(aDirs.stateDir, 'position.json'));
+    assert.deepEqual([rec?.['role'], rec?.['gtidBinlogPos']], ['stopped', pos?.pos]);
+    assert.match(readNotifyLog(aDirs), /master coordinates mysql-bin\.\d+:\d+ gtid /);
+  });
+
   it('when the new master MySQL and SSH are both unreachable then BACKUP stays fenced with a clear error', async () => {
     const bDirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a);
     const aDirs = writeNodeConfig(farm.baseDir, 'a', a, 'b', b);
