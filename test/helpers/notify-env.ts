@@ -21,6 +21,8 @@ export interface NotifyConfigOptions {
   /** Peer's MySQL port override (e.g. a closed port to make the peer unreachable). */
   peerPort?: number;
   ssh?: Record<string, unknown>;
+  /** peer.binlogIndexFile (where the peer's binlog index is when neither its MySQL nor its position.json says). */
+  peerBinlogIndexFile?: string;
 }
 
 // Writes a 0600 node config for `self` with `peer` as its partner, under baseDir/<name>/.
@@ -38,6 +40,7 @@ export function writeNodeConfig(baseDir: string, name: string, self: MariaDbServ
       name: peerName, host: peer.host, mysqlPort: o.peerPort ?? peer.port,
       ssh: o.ssh ?? { user: 'nobody', port: 1, identityFile: join(dir, 'no-such-key'), hostKeySha256: `SHA256:${'A'.repeat(43)}`, connectTimeoutMs: 500, commandTimeoutMs: 500 },
       stateDir: join(baseDir, `node-${peerName}`, 'state'),
+      ...(o.peerBinlogIndexFile !== undefined ? { binlogIndexFile: o.peerBinlogIndexFile } : {}),
     },
     paths: { logDir, stateDir, keepalivedPidFile: join(dir, 'keepalived.pid') },
     check: { retries: 0, deadlineMs: 60_000 },

@@ -153,3 +153,35 @@ describe('notify BACKUP falling back to the peer position.json over a real sshd'
     assert.equal(await slaveStatus(a), undefined);
   });
 });
+
+describe("notify MASTER reading the dead old master's binlog tail over a real sshd", { skip: sshSkip }, () => {
+  let farm: MariaDbFarm;
+  let sshd: Sshd;
+
+  beforeEach(async () => {
+    farm = new MariaDbFarm();
+    sshd = await startSshd();
+  });
+  afterEach(async () => {
+    await sshd.stop();
+    await farm.cleanup();
+  });
+
+  it('when the old master is dead then the log says where its binlog ended and what the replica applied, with no gap', async () => {
+    const { master: a, replica: b } = await farm.startPair();
+    const ssh = { user: sshd.user, port: sshd.port, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile, connectTimeoutMs: 2000, commandTimeoutMs: 3000 };
+    const dirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a, { ssh, peerBinlogIndexFile: join(a.datadir, 'mysql-bin.index') });
+    await a.sql("INSERT INTO appdb.t VALUES (1, 'one')");
+    await waitForSync(a, b);
+    const [pos] = await a.sql<{ pos: string }>('SELECT @@gtid_binlog_pos AS pos');
+    await a.kill();
+
+    const r = await runNotify(['--config', dirs.configPath, '--foreground', 'master']);
+
+    assert.equal(r.code, 0, r.stderr);
+    const log = readNotifyLog(dirs);
+    assert.match(log, /info old master ended at mysql-bin\.000001:\d+.*, replica applied mysql-bin\.000001:\d+/, log);
+    assert.doesNotMatch(log, /possible loss/);
+    assert.ok(log.includes(String(pos?.pos)), `log names the applied GTID ${pos?.pos}`);
+  });
+});
