@@ -1,8 +1,7 @@
 #!/bin/bash
-# Makes a fresh clone ready on Debian 12 as root: system packages, npm dependencies, compiled output.
+# Makes a clone ready to run: npm dependencies and compiled output (no system packages: see install-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh >&2
 # npm ci only when node_modules is missing or older than the lock file: it costs ~10 s otherwise.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund >&2

@@ -3,6 +3,7 @@
 # (unit, integration against real MariaDB/sshd/keepalived, and the namespace failover drills).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh >&2
 bash scripts/setup.sh
 suites=(dist/test/unit/ dist/test/integration/ dist/test/drill/)
 if [ "${1:-}" = --quick ]; then suites=(dist/test/unit/ dist/test/integration/); fi
