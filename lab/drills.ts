@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { inHost, nsenterArgs, run, sleep, waitFor } from './exec.js';
@@ -13,7 +13,8 @@ export type OtherExpectation = 'replica' | 'down' | 'fenced';
 export interface Expectation {
   /** Who must hold the VIP and be writable at the end. */
   master: DbHostId;
-  other: OtherExpectation;
+  /** What the other node may end as; 'fenced' also needs the toolkit's logged reason. */
+  other: OtherExpectation | readonly OtherExpectation[];
   /** A VIP move is expected (failover) or forbidden (no failover). */
   failover: boolean;
   /** The topology may legitimately end without a writable master (a refusal); only loss and split brain are judged. */
@@ -196,8 +197,27 @@ function judgeTopology(nodes: NodeFinal[], exp: Expectation): { ok: boolean; tex
   const replicaOk = o.mysqld && o.readOnly === true && o.io === 'Yes' && o.sqlThread === 'Yes' && o.masterHost === HOSTS[m.host].ip;
   const otherState: OtherExpectation = !o.alive || !o.mysqld ? 'down' : replicaOk ? 'replica' : o.readOnly ? 'fenced' : 'replica';
   if (o.mysqld && o.readOnly === false) return { ok: false, text: `other node writable: ${text}`, master: m.host };
-  if (otherState !== exp.other) return { ok: false, text: `other node is ${otherState}, expected ${exp.other}: ${text}`, master: m.host };
+  const allowed: readonly OtherExpectation[] = typeof exp.other === 'string' ? [exp.other] : exp.other;
+  if (!allowed.includes(otherState)) return { ok: false, text: `other node is ${otherState}, expected ${allowed.join(' or ')}: ${text}`, master: m.host };
+  if (otherState === 'fenced') {
+    const why = fencedReason(o.host);
+    if (why === undefined) return { ok: false, text: `other node fenced without a logged reason: ${text}`, master: m.host };
+    return { ok: true, text: `${text} [fenced: ${why}]`, master: m.host };
+  }
   return { ok: true, text, master: m.host };
+}
+
+/** The toolkit's own reason for leaving a node fenced: the last failed BACKUP transition in its notify log. */
+function fencedReason(h: DbHostId): string | undefined {
+  let text = '';
+  try {
+    text = readFileSync(rootPath(h, '/var/log/keepalived-mysql/notify.log'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const line = text.split('\n').reverse().find((l) => /transition to BACKUP ended: /.test(l));
+  if (!line) return undefined;
+  return (/transition to BACKUP ended: ([^{]*)/.exec(line)?.[1] ?? '').trim().slice(0, 160);
 }
 
 export async function runDrill(sc: Scenario, labOpts: LabOptions, log: (s: string) => void, logDir?: string): Promise<DrillResult> {

@@ -62,7 +62,9 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'mysqld-hang',
     title: 'master mysqld hung (SIGSTOP), resumed (SIGCONT) after the failover, then rejoined',
-    expect: { master: 'b', other: 'replica', failover: true },
+    // A commit in flight when mysqld froze is in db1's binlog but was never acknowledged by db2: that
+    // un-acked tail is errant, and db1 must then stay fenced rather than rejoin.
+    expect: { master: 'b', other: ['replica', 'fenced'], failover: true },
     async run(ctx) {
       await killMysqld(ctx, 'a', 'STOP');
       await failedOver(ctx);
