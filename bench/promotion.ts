@@ -1,8 +1,8 @@
 // Promotion time: notify start → local server writable, on a real MariaDB pair with the replica caught up.
 // Run: npx tsc -p tsconfig.json && node dist/bench/promotion.js [runs=7]
 import { spawn } from 'node:child_process';
-import { MariaDbFarm, mariadbSkipReason, waitForSync, type MariaDbServer } from '../test/helpers/mariadb.js';
-import { NOTIFY_BIN, readNotifyLog, usePrivateTmpdir, writeNodeConfig, type NodeDirs } from '../test/helpers/notify-env.js';
+import { mariadbSkipReason, waitForSync, type MariaDbServer } from '../test/helpers/mariadb.js';
+import { NOTIFY_BIN, readNotifyLog, startPairRetrying, usePrivateTmpdir, writeNodeConfig, type NodeDirs } from '../test/helpers/notify-env.js';
 
 type Scenario = 'failover (old master killed)' | 'switchover (old master alive, fenced)' | 'hook form (detached worker), old master killed';
 
@@ -50,22 +50,8 @@ function inProcess(dirs: NodeDirs): { inProcessMs: number; steps: Record<string,
   return { inProcessMs: writable - started, steps };
 }
 
-// mariadb-install-db occasionally dies here (signal 11 during bootstrap on this kernel): retry the setup, never the measurement.
-async function startPairWithRetry(): Promise<{ farm: MariaDbFarm; master: MariaDbServer; replica: MariaDbServer }> {
-  for (let attempt = 1; ; attempt++) {
-    const farm = new MariaDbFarm();
-    try {
-      return { farm, ...(await farm.startPair()) };
-    } catch (err) {
-      await farm.cleanup().catch(() => undefined);
-      if (attempt >= 3) throw err;
-      process.stderr.write(`pair setup failed (attempt ${attempt}): ${String(err).split('\n')[0]}\n`);
-    }
-  }
-}
-
 async function once(scenario: Scenario): Promise<Sample> {
-  const { farm, master, replica } = await startPairWithRetry();
+  const { farm, master, replica } = await startPairRetrying();
   try {
     await master.sql("INSERT INTO appdb.t VALUES (1, 'caught up')");
     await waitForSync(master, replica);

@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ACCOUNTS, writePrivate, type MariaDbServer } from './mariadb.js';
+import { ACCOUNTS, MariaDbFarm, writePrivate, type MariaDbServer } from './mariadb.js';
 
 export const NOTIFY_BIN = fileURLToPath(new URL('../../../bin/notify', import.meta.url));
 
@@ -126,4 +126,20 @@ export function usePrivateTmpdir(): string {
   process.env['TMPDIR'] = dir;
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * farm.startPair() with up to 3 attempts, each in a fresh farm: the two bootstraps of a pair share TMPDIR and
+ * their temp-table names can clash (see usePrivateTmpdir). Only the setup is retried, never what a test asserts.
+ */
+export async function startPairRetrying(extraArgs: string[] = []): Promise<{ farm: MariaDbFarm; master: MariaDbServer; replica: MariaDbServer }> {
+  for (let attempt = 1; ; attempt++) {
+    const farm = new MariaDbFarm();
+    try {
+      return { farm, ...(await farm.startPair(extraArgs)) };
+    } catch (err) {
+      await farm.cleanup().catch(() => undefined);
+      if (attempt >= 3) throw err;
+    }
+  }
 }

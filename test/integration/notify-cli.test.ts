@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { MariaDbFarm, mariadbSkipReason, ACCOUNTS, type MariaDbServer } from '../helpers/mariadb.js';
-import { readOnly, runNotify, slaveStatus, writeNodeConfig, usePrivateTmpdir } from '../helpers/notify-env.js';
+import { readOnly, runNotify, slaveStatus, writeNodeConfig, usePrivateTmpdir, startPairRetrying } from '../helpers/notify-env.js';
 
 const BAD_ARGUMENTS: readonly (readonly string[])[] = [
   [],
@@ -47,8 +47,7 @@ describe('notify --dry-run on a real MariaDB pair', { skip }, () => {
   let b: MariaDbServer;
 
   beforeEach(async () => {
-    farm = new MariaDbFarm();
-    ({ master: a, replica: b } = await farm.startPair());
+    ({ farm, master: a, replica: b } = await startPairRetrying());
   });
   afterEach(() => farm.cleanup());
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { MariaDbFarm, mariadbSkipReason, waitFor, waitForSync, type MariaDbServer } from '../helpers/mariadb.js';
 import {
-  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, writeNodeConfig, type NodeDirs, usePrivateTmpdir } from '../helpers/notify-env.js';
+  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, writeNodeConfig, type NodeDirs, usePrivateTmpdir, startPairRetrying } from '../helpers/notify-env.js';
 import { sshdSkipReason, startSshd, type Sshd } from '../helpers/sshd.js';
 
 const skip = mariadbSkipReason();
@@ -21,8 +21,7 @@ describe('notify BACKUP on a real MariaDB old master', { skip }, () => {
   let b: MariaDbServer;
 
   beforeEach(async () => {
-    farm = new MariaDbFarm();
-    ({ master: a, replica: b } = await farm.startPair());
+    ({ farm, master: a, replica: b } = await startPairRetrying());
     await a.sql("INSERT INTO appdb.t VALUES (1, 'one'), (2, 'two')");
     await waitForSync(a, b);
   });
@@ -110,8 +109,7 @@ describe('notify BACKUP falling back to the peer position.json over a real sshd'
   let aDirs: NodeDirs;
 
   beforeEach(async () => {
-    farm = new MariaDbFarm();
-    ({ master: a, replica: b } = await farm.startPair());
+    ({ farm, master: a, replica: b } = await startPairRetrying());
     sshd = await startSshd();
     const ssh = { user: sshd.user, port: sshd.port, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile, connectTimeoutMs: 2000, commandTimeoutMs: 3000 };
     const bDirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a, { ssh });
@@ -156,10 +154,12 @@ describe('notify BACKUP falling back to the peer position.json over a real sshd'
 
 describe("notify MASTER reading the dead old master's binlog tail over a real sshd", { skip: sshSkip }, () => {
   let farm: MariaDbFarm;
+  let a: MariaDbServer;
+  let b: MariaDbServer;
   let sshd: Sshd;
 
   beforeEach(async () => {
-    farm = new MariaDbFarm();
+    ({ farm, master: a, replica: b } = await startPairRetrying());
     sshd = await startSshd();
   });
   afterEach(async () => {
@@ -168,7 +168,6 @@ describe("notify MASTER reading the dead old master's binlog tail over a real ss
   });
 
   it('when the old master is dead then the log says where its binlog ended and what the replica applied, with no gap', async () => {
-    const { master: a, replica: b } = await farm.startPair();
     const ssh = { user: sshd.user, port: sshd.port, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile, connectTimeoutMs: 2000, commandTimeoutMs: 3000 };
     const dirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a, { ssh, peerBinlogIndexFile: join(a.datadir, 'mysql-bin.index') });
     await a.sql("INSERT INTO appdb.t VALUES (1, 'one')");

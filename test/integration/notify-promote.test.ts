@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { MariaDbFarm, mariadbSkipReason, type MariaDbServer } from '../helpers/mariadb.js';
 import {
-  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, waitReceived, writeNodeConfig, usePrivateTmpdir } from '../helpers/notify-env.js';
+  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, waitReceived, writeNodeConfig, usePrivateTmpdir, startPairRetrying } from '../helpers/notify-env.js';
 
 const skip = mariadbSkipReason();
 if (!skip) usePrivateTmpdir();
@@ -15,8 +15,7 @@ describe('notify MASTER on a real MariaDB replica', { skip }, () => {
   let b: MariaDbServer;
 
   beforeEach(async () => {
-    farm = new MariaDbFarm();
-    ({ master: a, replica: b } = await farm.startPair());
+    ({ farm, master: a, replica: b } = await startPairRetrying());
   });
   afterEach(() => farm.cleanup());
 

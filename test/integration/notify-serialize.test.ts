@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { MariaDbFarm, mariadbSkipReason, waitFor, type MariaDbServer } from '../helpers/mariadb.js';
 import {
-  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, startNotify, waitReceived, writeNodeConfig, usePrivateTmpdir } from '../helpers/notify-env.js';
+  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, startNotify, waitReceived, writeNodeConfig, usePrivateTmpdir, startPairRetrying } from '../helpers/notify-env.js';
 
 const skip = mariadbSkipReason();
 if (!skip) usePrivateTmpdir();
@@ -23,8 +23,7 @@ describe('notify ordering, crashes and wiring on a real MariaDB pair', { skip },
   let b: MariaDbServer;
 
   beforeEach(async () => {
-    farm = new MariaDbFarm();
-    ({ master: a, replica: b } = await farm.startPair());
+    ({ farm, master: a, replica: b } = await startPairRetrying());
   });
   afterEach(() => farm.cleanup());
 
