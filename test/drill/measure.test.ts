@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Observer } from '../../lab/observer.js';
+import { table, timelineSvg } from '../../lab/report.js';
+import type { DrillResult } from '../../lab/drills.js';
+
+// The drill arithmetic without a lab: split-brain integration, VIP arrival, the table and the picture.
+
+function observer(): Observer {
+  const o = new Observer();
+  // db1 writable with the VIP from 0; db2 gets the VIP at 1000 and is writable from 1200; db1 read-only at 1500.
+  o.vipEvents.push({ at: 0, host: 'a', present: true }, { at: 0, host: 'b', present: false }, { at: 1000, host: 'b', present: true });
+  for (let t = 0; t <= 3000; t += 100) {
+    o.samples.push({ at: t, host: 'a', writable: t < 1500, state: 'ok' });
+    o.samples.push({ at: t, host: 'b', writable: t >= 1200, state: 'ok' });
+  }
+  o.samples.sort((x, y) => x.at - y.at);
+  return o;
+}
+
+test('splitBrainMs counts only time when both nodes are writable and hold the VIP', () => {
+  assert.equal(observer().splitBrainMs(0, 3000), 300);
+});
+
+test('splitBrainMs honours a VIP filter (a dead host serves nothing)', () => {
+  assert.equal(observer().splitBrainMs(0, 3000, (h, t) => h === 'b' && t >= 1000), 0);
+});
+
+test('vipArrival and firstWritable find the first change after the fault', () => {
+  const o = observer();
+  assert.equal(o.vipArrival('b', 500), 1000);
+  assert.equal(o.vipArrival('a', 500), undefined);
+  assert.equal(o.firstWritable('b', 500), 1200);
+});
+
+test('the table and the SVG render a result', () => {
+  const r: DrillResult = {
+    scenario: 'x', title: 't <&>', startedAt: '', pass: true, failures: [], writeOutageS: 1.5, vipMoveS: 1, promotionS: 1.2,
+    acked: 10, lost: 0, lostIds: [], splitBrainMs: 0, topology: 'ok', finalMaster: 'db2', marks: [{ t: 100, label: 'fault' }],
+    durationS: 1, notes: [],
+    timeline: { t0: 0, end: 1000, faultAt: 100, ackBuckets: [1, 2, 0, 3], vip: [{ host: 'db1', from: 0, to: 100 }], writable: [], errors: [] },
+  };
+  assert.match(table([r]), /x\s+\| PASS\s+\| 1\.50/);
+  const svg = timelineSvg(r);
+  assert.match(svg, /^<svg /);
+  assert.match(svg, /t &lt;&amp;&gt;/);
+  assert.match(svg, /<\/svg>\n$/);
+});
