@@ -1,7 +1,7 @@
 import type { OnCatchUpTimeout } from '../config/schema.js';
 import type { ReplicaStatus } from '../mysql/queries.js';
 import type { BinlogTail } from '../ssh/types.js';
-import { mariaPositionReached, parseMariaGtidList } from './gtid.js';
+import { mariaPositionReached } from './gtid.js';
 
 /** A row of information_schema.PROCESSLIST. */
 export interface ProcessRow {
@@ -89,10 +89,4 @@ export function compareTail(tail: BinlogTail, applied: AppliedPosition): TailCom
   }
   const gap = !(Number.isFinite(tf) && Number.isFinite(af) && af > tf);
   return { gap, summary: gap ? `${summary}: old master wrote later binlogs, possible loss` : summary };
-}
-
-// Domains present in `target` but missing from `applied` (for the log when a wait fails).
-export function missingDomains(applied: string, target: string): number[] {
-  const have = new Set(parseMariaGtidList(applied).map((g) => g.domain));
-  return parseMariaGtidList(target).map((g) => g.domain).filter((d) => !have.has(d));
 }
