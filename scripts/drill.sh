@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >&2
-npx tsc -p tsconfig.json
+bash scripts/setup.sh
 exec node dist/lab/drill-main.js "$@"

@@ -4,6 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = up ]; then
   bash scripts/install-deps.sh >&2
-  npx tsc -p tsconfig.json
+  bash scripts/setup.sh
 fi
 exec node dist/lab/lab-main.js "$@"
