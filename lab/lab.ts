@@ -101,6 +101,7 @@ function initScript(): string {
 D=$1; NAME=$2; REPO=$3
 set -e
 ${mounts}
+[ -d /opt ] || mkdir -m 755 /opt
 mount -t tmpfs -o mode=755 tmpfs /opt
 mkdir -p ${REPO_IN_HOST}
 mount --bind "$REPO" ${REPO_IN_HOST}
