@@ -73,6 +73,26 @@ describe('notify ordering, crashes and wiring on a real MariaDB pair', { skip },
     assert.equal(existsSync(join(dirs.stateDir, 'notify.lock')), false);
   });
 
+  it('when a foreground notify gets SIGTERM mid catch-up then it stops within 3 s with exit 75, read-only, lock released', async () => {
+    const dirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a, { catchUpTimeoutMs: 20_000, deadlineMs: 40_000 });
+    await b.sql('STOP SLAVE', 'CHANGE MASTER TO MASTER_DELAY = 3600', 'START SLAVE');
+    await a.sql("INSERT INTO appdb.t VALUES (8, 'delayed')");
+    await waitReceived(a, b);
+    const child = startNotify(['--config', dirs.configPath, '--foreground', 'master']);
+    const exited = exitOf(child);
+    await waitFor(async () => readNotifyLog(dirs).includes('step fence-old-master done'), 10_000, 'notify waiting in catch-up');
+    const sentAt = Date.now();
+    child.kill('SIGTERM');
+
+    const r = await exited;
+
+    assert.ok(Date.now() - sentAt < 3000, `stopped after ${Date.now() - sentAt} ms`);
+    assert.equal(r.code, 75, r.stderr);
+    assert.equal(await readOnly(b), 1);
+    assert.equal(existsSync(join(dirs.stateDir, 'notify.lock')), false);
+    assert.match(readNotifyLog(dirs), /SIGTERM received: aborting the transition/);
+  });
+
   it('when keepalived writes state lines to the notify FIFO then the consumer applies them in order, ignores the rest and exits on EOF', async () => {
     const dirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a);
     const fifo = join(farm.baseDir, 'notify.fifo');
