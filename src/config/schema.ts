@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { CHECK_RESERVE_MS, minimumDeadlineMs } from '../health/evaluate.js';
+import { CHECK_RESERVE_MS, minimumDeadlineMs } from './check-budget.js';
 
 export type OnDown = 'stop-keepalived' | 'exit';
 export type OnCatchUpTimeout = 'promote' | 'refuse';

@@ -71,15 +71,6 @@ export function retryFits(remainingMs: number, policy: RetryPolicy): boolean {
   return policy.retryIntervalMs + policy.attemptBudgetMs + policy.reserveMs <= remainingMs;
 }
 
-/** Time check-mysql keeps back at the end of its deadline to load the file logger, log and signal keepalived. */
-export const CHECK_RESERVE_MS = 500;
-
-// The smallest deadline in which every retry still runs when mysqld refuses at once (a restart in progress);
-// a hung mysqld makes each attempt slower, and then the deadline cuts the retries short instead.
-export function minimumDeadlineMs(policy: Omit<RetryPolicy, 'reserveMs'>, reserveMs = CHECK_RESERVE_MS): number {
-  return policy.retries * policy.retryIntervalMs + policy.attemptBudgetMs + reserveMs;
-}
-
 export function evaluate(probes: Probes): Verdict {
   if (answered(probes.first)) return aliveVerdict(probes, probes.first, 'first attempt');
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evaluate, minimumDeadlineMs, retryFits, shouldRetry, type Attempt, type Probes } from '../../../src/health/evaluate.js';
+import { minimumDeadlineMs } from '../../../src/config/check-budget.js';
+import { evaluate, retryFits, shouldRetry, type Attempt, type Probes } from '../../../src/health/evaluate.js';
 
 const ok: Attempt = { ok: true, at: 0, ms: 3 };
 const refused: Attempt = { ok: false, kind: 'unreachable', detail: 'ECONNREFUSED', at: 0, ms: 1 };
