@@ -2,7 +2,7 @@
 // Run: npx tsc -p tsconfig.json && node dist/bench/promotion.js [runs=7]
 import { spawn } from 'node:child_process';
 import { mariadbSkipReason, waitForSync, type MariaDbServer } from '../test/helpers/mariadb.js';
-import { NOTIFY_BIN, readNotifyLog, startPairRetrying, usePrivateTmpdir, writeNodeConfig, type NodeDirs } from '../test/helpers/notify-env.js';
+import { NOTIFY_BIN, readNotifyLog, startPair, writeNodeConfig, type NodeDirs } from '../test/helpers/notify-env.js';
 
 type Scenario = 'failover (old master killed)' | 'switchover (old master alive, fenced)' | 'hook form (detached worker), old master killed';
 
@@ -51,7 +51,7 @@ function inProcess(dirs: NodeDirs): { inProcessMs: number; steps: Record<string,
 }
 
 async function once(scenario: Scenario): Promise<Sample> {
-  const { farm, master, replica } = await startPairRetrying();
+  const { farm, master, replica } = await startPair();
   try {
     await master.sql("INSERT INTO appdb.t VALUES (1, 'caught up')");
     await waitForSync(master, replica);
@@ -79,7 +79,6 @@ async function main(): Promise<void> {
     process.stdout.write(`skipped: ${skip}\n`);
     return;
   }
-  usePrivateTmpdir();
   const runs = Math.max(5, Number(process.argv[2] ?? 7));
   const scenarios: Scenario[] = ['failover (old master killed)', 'switchover (old master alive, fenced)', 'hook form (detached worker), old master killed'];
   for (const scenario of scenarios) {

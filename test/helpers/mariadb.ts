@@ -81,6 +81,8 @@ export class MariaDbServer {
       '--bind-address=127.0.0.1',
       `--pid-file=${this.pidFile}`,
       `--log-error=${join(this.dir, 'error.log')}`,
+      // Temp-table names embed the pid, and pids repeat across PID namespaces: never share a tmpdir.
+      `--tmpdir=${this.dir}`,
       `--server-id=${o.serverId}`,
       `--gtid-domain-id=${o.domainId ?? 0}`,
       `--log-bin=${join(this.datadir, 'mysql-bin')}`,
@@ -107,7 +109,7 @@ export class MariaDbServer {
     mkdirSync(this.dir, { recursive: true });
     const fresh = !existsSync(join(this.datadir, 'mysql'));
     if (fresh) {
-      await run(INSTALL_DB, ['--no-defaults', `--datadir=${this.datadir}`, '--user=root',
+      await run(INSTALL_DB, ['--no-defaults', `--datadir=${this.datadir}`, `--tmpdir=${this.dir}`, '--user=root',
         '--auth-root-authentication-method=normal', '--skip-test-db'], { timeout: 60_000 });
     }
     if (this.port === 0) this.port = await freePort();

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ACCOUNTS, MariaDbFarm, writePrivate, type MariaDbServer } from './mariadb.js';
@@ -115,31 +115,13 @@ export async function waitReceived(master: MariaDbServer, replica: MariaDbServer
   throw new Error(`replica did not receive ${row?.pos} in ${timeoutMs} ms`);
 }
 
-/**
- * Gives this test process (and the mariadbd/mariadb-install-db it starts, which read TMPDIR) a private temp dir.
- * MariaDB names temp tables `#sql-temptable-<pid>-…` in its tmpdir, and pids are not unique across sandboxed
- * processes here, so bootstraps sharing /tmp failed at random. This removes clashes with other sessions; clashes
- * between the two servers of one pair need `--tmpdir` per server in test/helpers/mariadb.ts (reported).
- */
-export function usePrivateTmpdir(): string {
-  const dir = mkdtempSync(join('/tmp', 'km-tmp-'));
-  process.env['TMPDIR'] = dir;
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/**
- * farm.startPair() with up to 3 attempts, each in a fresh farm: the two bootstraps of a pair share TMPDIR and
- * their temp-table names can clash (see usePrivateTmpdir). Only the setup is retried, never what a test asserts.
- */
-export async function startPairRetrying(extraArgs: string[] = []): Promise<{ farm: MariaDbFarm; master: MariaDbServer; replica: MariaDbServer }> {
-  for (let attempt = 1; ; attempt++) {
-    const farm = new MariaDbFarm();
-    try {
-      return { farm, ...(await farm.startPair(extraArgs)) };
-    } catch (err) {
-      await farm.cleanup().catch(() => undefined);
-      if (attempt >= 3) throw err;
-    }
+/** A fresh farm with a started master + replica pair; the caller cleans the farm up. */
+export async function startPair(extraArgs: string[] = []): Promise<{ farm: MariaDbFarm; master: MariaDbServer; replica: MariaDbServer }> {
+  const farm = new MariaDbFarm();
+  try {
+    return { farm, ...(await farm.startPair(extraArgs)) };
+  } catch (err) {
+    await farm.cleanup().catch(() => undefined);
+    throw err;
   }
 }

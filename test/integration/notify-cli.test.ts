@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { MariaDbFarm, mariadbSkipReason, ACCOUNTS, type MariaDbServer } from '../helpers/mariadb.js';
-import { readOnly, runNotify, slaveStatus, writeNodeConfig, usePrivateTmpdir, startPairRetrying } from '../helpers/notify-env.js';
+import { readOnly, runNotify, slaveStatus, writeNodeConfig, startPair } from '../helpers/notify-env.js';
 
 const BAD_ARGUMENTS: readonly (readonly string[])[] = [
   [],
@@ -39,7 +39,6 @@ describe('notify command line', () => {
 });
 
 const skip = mariadbSkipReason();
-if (!skip) usePrivateTmpdir();
 
 describe('notify --dry-run on a real MariaDB pair', { skip }, () => {
   let farm: MariaDbFarm;
@@ -47,7 +46,7 @@ describe('notify --dry-run on a real MariaDB pair', { skip }, () => {
   let b: MariaDbServer;
 
   beforeEach(async () => {
-    ({ farm, master: a, replica: b } = await startPairRetrying());
+    ({ farm, master: a, replica: b } = await startPair());
   });
   afterEach(() => farm.cleanup());
 

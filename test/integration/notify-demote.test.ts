@@ -3,11 +3,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { MariaDbFarm, mariadbSkipReason, waitFor, waitForSync, type MariaDbServer } from '../helpers/mariadb.js';
 import {
-  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, writeNodeConfig, type NodeDirs, usePrivateTmpdir, startPairRetrying } from '../helpers/notify-env.js';
+  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, writeNodeConfig, type NodeDirs, startPair } from '../helpers/notify-env.js';
 import { sshdSkipReason, startSshd, type Sshd } from '../helpers/sshd.js';
 
 const skip = mariadbSkipReason();
-if (!skip) usePrivateTmpdir();
 const sshSkip = skip ?? sshdSkipReason();
 
 async function checksum(s: MariaDbServer): Promise<string> {
@@ -21,7 +20,7 @@ describe('notify BACKUP on a real MariaDB old master', { skip }, () => {
   let b: MariaDbServer;
 
   beforeEach(async () => {
-    ({ farm, master: a, replica: b } = await startPairRetrying());
+    ({ farm, master: a, replica: b } = await startPair());
     await a.sql("INSERT INTO appdb.t VALUES (1, 'one'), (2, 'two')");
     await waitForSync(a, b);
   });
@@ -109,7 +108,7 @@ describe('notify BACKUP falling back to the peer position.json over a real sshd'
   let aDirs: NodeDirs;
 
   beforeEach(async () => {
-    ({ farm, master: a, replica: b } = await startPairRetrying());
+    ({ farm, master: a, replica: b } = await startPair());
     sshd = await startSshd();
     const ssh = { user: sshd.user, port: sshd.port, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile, connectTimeoutMs: 2000, commandTimeoutMs: 3000 };
     const bDirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a, { ssh });
@@ -159,7 +158,7 @@ describe("notify MASTER reading the dead old master's binlog tail over a real ss
   let sshd: Sshd;
 
   beforeEach(async () => {
-    ({ farm, master: a, replica: b } = await startPairRetrying());
+    ({ farm, master: a, replica: b } = await startPair());
     sshd = await startSshd();
   });
   afterEach(async () => {

@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { MariaDbFarm, mariadbSkipReason, type MariaDbServer } from '../helpers/mariadb.js';
 import {
-  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, waitReceived, writeNodeConfig, usePrivateTmpdir, startPairRetrying } from '../helpers/notify-env.js';
+  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, waitReceived, writeNodeConfig, startPair } from '../helpers/notify-env.js';
 
 const skip = mariadbSkipReason();
-if (!skip) usePrivateTmpdir();
 
 describe('notify MASTER on a real MariaDB replica', { skip }, () => {
   let farm: MariaDbFarm;
@@ -15,7 +14,7 @@ describe('notify MASTER on a real MariaDB replica', { skip }, () => {
   let b: MariaDbServer;
 
   beforeEach(async () => {
-    ({ farm, master: a, replica: b } = await startPairRetrying());
+    ({ farm, master: a, replica: b } = await startPair());
   });
   afterEach(() => farm.cleanup());
 

@@ -6,10 +6,9 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { MariaDbFarm, mariadbSkipReason, waitFor, type MariaDbServer } from '../helpers/mariadb.js';
 import {
-  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, startNotify, waitReceived, writeNodeConfig, usePrivateTmpdir, startPairRetrying } from '../helpers/notify-env.js';
+  readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, startNotify, waitReceived, writeNodeConfig, startPair } from '../helpers/notify-env.js';
 
 const skip = mariadbSkipReason();
-if (!skip) usePrivateTmpdir();
 
 function exitOf(child: ReturnType<typeof startNotify>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   let stderr = '';
@@ -23,7 +22,7 @@ describe('notify ordering, crashes and wiring on a real MariaDB pair', { skip },
   let b: MariaDbServer;
 
   beforeEach(async () => {
-    ({ farm, master: a, replica: b } = await startPairRetrying());
+    ({ farm, master: a, replica: b } = await startPair());
   });
   afterEach(() => farm.cleanup());
 
