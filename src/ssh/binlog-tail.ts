@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { AppError } from '../errors.js';
 import { throwIfAborted } from '../platform/deadline.js';
-import type { BinlogTail } from './types.js';
+import type { BinlogGroup, BinlogTail } from './types.js';
 
 // Finds where a binlog really ends by walking v4 event headers (19 bytes each), reading large chunks and
 // skipping event bodies, except the few bytes needed from format-description, GTID and query events.
@@ -24,6 +24,8 @@ export interface WalkOptions {
 
 export const BINLOG_CHUNK_BYTES = 256 * 1024;
 export const BINLOG_MAX_EVENTS = 20_000_000;
+// Group boundaries are kept for the tail a replica lacks; a walk over more groups than this stops listing them.
+export const BINLOG_MAX_GROUPS = 100_000;
 const HEADER = 19;
 // After an event larger than a chunk the next header is read with a small probe, not a whole chunk.
 const PROBE_BYTES = 16 * 1024;
@@ -42,12 +44,17 @@ const EV = {
 const MARIADB_FL_STANDALONE = 0x01;
 const CHECKSUM_ALG_CRC32 = 1;
 
-/** The last binlog named in an index file; relative entries (`./mysql-bin.000003`) resolve against the index's directory. */
+/** The binlogs named in an index file, in order; relative entries (`./mysql-bin.000003`) resolve against the index's directory. */
+export function binlogsFromIndex(indexText: string, indexPath: string): string[] {
+  return indexText.split('\n').map((l) => l.trim()).filter((l) => l !== '')
+    .map((e) => (posix.isAbsolute(e) ? posix.normalize(e) : posix.join(posix.dirname(indexPath), e)));
+}
+
+/** The last binlog named in an index file. */
 export function lastBinlogFromIndex(indexText: string, indexPath: string): string {
-  const entries = indexText.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-  const last = entries.at(-1);
+  const last = binlogsFromIndex(indexText, indexPath).at(-1);
   if (last === undefined) throw new AppError('SSH_FAILED', `binlog index ${indexPath} lists no binlog`);
-  return posix.isAbsolute(last) ? posix.normalize(last) : posix.join(posix.dirname(indexPath), last);
+  return last;
 }
 
 // Where the last event group stands: GTID groups count in lastGtid only once their commit is complete.
@@ -78,6 +85,9 @@ export async function walkBinlog(file: RandomAccessFile, path: string, signal: A
   let pending: string | undefined;
   let group: GroupState = 'none';
   let walkedFrom = 4;
+  let formatDescriptionEnd: number | undefined;
+  let groupStart = 0;
+  let groups: BinlogGroup[] | undefined = [];
 
   while (size - pos >= HEADER) {
     if (++events > maxEvents) {
@@ -99,6 +109,7 @@ export async function walkBinlog(file: RandomAccessFile, path: string, signal: A
       checksumLen = await formatChecksumLen(reader, pos, evSize, readAhead, path);
       lastTs = ts;
       pos += evSize;
+      formatDescriptionEnd = pos;
       // The format description is always read (checksums); then jump to the hint when a real event starts there.
       const start = opts.startPos;
       if (start !== undefined && start > pos && start <= size
@@ -112,15 +123,18 @@ export async function walkBinlog(file: RandomAccessFile, path: string, signal: A
     } else if (type === EV.MARIADB_GTID && evSize >= HEADER + 13) {
       const b = await reader.bytes(pos, HEADER + 13, readAhead);
       pending = `${b.readUInt32LE(HEADER + 8)}-${serverId}-${b.readBigUInt64LE(HEADER)}`;
+      groupStart = pos;
       group = ((b[HEADER + 12] ?? 0) & MARIADB_FL_STANDALONE) !== 0 ? 'awaitSingle' : 'inTrx';
     } else if (type === EV.MYSQL_GTID && evSize >= HEADER + 25) {
       const b = await reader.bytes(pos, HEADER + 25, readAhead);
       pending = `${formatUuid(b.subarray(HEADER + 1, HEADER + 17))}:${b.readBigInt64LE(HEADER + 17)}`;
       group = 'awaitFirst';
+      groupStart = pos;
     } else if (type === EV.MYSQL_ANONYMOUS_GTID || type === EV.MYSQL_GTID_TAGGED) {
       // A group without a GTID this walk can decode: it must not leave an older GTID as "last".
       pending = undefined;
       group = 'awaitFirst';
+      groupStart = pos;
     } else if (group !== 'none') {
       let complete = false;
       if (group === 'awaitSingle' || type === EV.XID || type === EV.XA_PREPARE) {
@@ -136,6 +150,10 @@ export async function walkBinlog(file: RandomAccessFile, path: string, signal: A
         }
       }
       if (complete) {
+        if (groups !== undefined) {
+          groups.push({ start: groupStart, end: pos + evSize, ...(pending !== undefined ? { gtid: pending } : {}) });
+          if (groups.length > BINLOG_MAX_GROUPS) groups = undefined;
+        }
         lastGtid = pending;
         pending = undefined;
         group = 'none';
@@ -153,6 +171,8 @@ export async function walkBinlog(file: RandomAccessFile, path: string, signal: A
     ...(lastTs !== undefined ? { lastEventTimestamp: lastTs } : {}),
     ...(lastGtid !== undefined ? { lastGtid } : {}),
     walkedFrom,
+    // Without a format description no event was walked: there is nothing to list.
+    ...(formatDescriptionEnd !== undefined ? { formatDescriptionEnd, ...(groups !== undefined ? { groups } : {}) } : {}),
   };
 }
 

@@ -7,7 +7,7 @@ import { AppError, describeError } from '../errors.js';
 import { POSITION_RECORD_FILE } from '../failover/position-record.js';
 import type { PositionRecord } from '../failover/position-record.js';
 import { deadline, throwIfAborted, withSignal } from '../platform/deadline.js';
-import { lastBinlogFromIndex, walkBinlog } from './binlog-tail.js';
+import { binlogsFromIndex, lastBinlogFromIndex, walkBinlog } from './binlog-tail.js';
 import type { RandomAccessFile } from './binlog-tail.js';
 import { fingerprintMatches, knownKeyTypes, sha256Fingerprint, verifyHostKey } from './known-hosts.js';
 import { parsePositionRecord } from './parse-position-record.js';
@@ -20,6 +20,8 @@ import type { BinlogTail, BinlogWalkHint, PeerFiles, PeerFilesConnector } from '
 const SFTP_NO_SUCH_FILE = 2;
 // Index and position files are small; a bigger one is a misconfiguration, not something to stream.
 const MAX_SMALL_FILE_BYTES = 1024 * 1024;
+// A ranged binlog read is held in memory and applied in one go; a tail bigger than this is not recovered this way.
+const MAX_RANGE_BYTES = 64 * 1024 * 1024;
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN']);
 const HOST_KEY_ALGORITHMS: Readonly<Record<string, readonly ServerHostKeyAlgorithm[]>> = {
   'ssh-ed25519': ['ssh-ed25519'],
@@ -165,6 +167,43 @@ class Ssh2PeerFiles implements PeerFiles {
         return await walkBinlog(this.remoteFile(handle, binlog), binlog, s, startPos !== undefined ? { startPos } : {});
       } finally {
         if (handle !== undefined) this.closeHandle(handle);
+      }
+    });
+  }
+
+  readBinlogTails(indexFile: string, from: BinlogWalkHint, signal: AbortSignal): Promise<BinlogTail[]> {
+    return this.command(`walking the binlogs from ${from.file}:${from.pos} via ${indexFile}`, signal, async (s) => {
+      const index = await this.readSmallFile(indexFile);
+      if (index === undefined) throw new AppError('SSH_FAILED', `binlog index ${indexFile} not found on ${this.where}`);
+      const all = binlogsFromIndex(index.toString('utf8'), indexFile);
+      const first = all.findIndex((f) => posix.basename(f) === posix.basename(from.file));
+      if (first < 0) throw new AppError('SSH_FAILED', `${from.file} is not listed in ${indexFile} on ${this.where} (purged?)`);
+      const tails: BinlogTail[] = [];
+      for (const [i, binlog] of all.slice(first).entries()) {
+        const handle = await this.open(binlog);
+        if (handle === undefined) throw new AppError('SSH_FAILED', `binlog ${binlog} (in ${indexFile}) not found on ${this.where}`);
+        try {
+          tails.push(await walkBinlog(this.remoteFile(handle, binlog), binlog, s, i === 0 ? { startPos: from.pos } : {}));
+        } finally {
+          this.closeHandle(handle);
+        }
+      }
+      return tails;
+    });
+  }
+
+  readBinlogRange(file: string, from: number, to: number, signal: AbortSignal): Promise<Buffer> {
+    return this.command(`reading ${file} bytes ${from}-${to}`, signal, async () => {
+      if (!(from >= 0 && to >= from)) throw new AppError('INTERNAL', `bad binlog range ${from}-${to} of ${file}`);
+      if (to - from > MAX_RANGE_BYTES) throw new AppError('SSH_FAILED', `${file} bytes ${from}-${to}: more than ${MAX_RANGE_BYTES} bytes`);
+      const handle = await this.open(file);
+      if (handle === undefined) throw new AppError('SSH_FAILED', `binlog ${file} not found on ${this.where}`);
+      try {
+        const data = await this.remoteFile(handle, file).read(from, to - from);
+        if (data.length !== to - from) throw new AppError('SSH_FAILED', `${file}: short read at ${from} (${data.length} of ${to - from} bytes)`);
+        return data;
+      } finally {
+        this.closeHandle(handle);
       }
     });
   }

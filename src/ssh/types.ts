@@ -19,6 +19,23 @@ export interface BinlogTail {
   readonly lastGtid?: string;
   /** Offset the walk started at: 4, or the caller's `from` hint when it named this file and checked out as an event start. */
   readonly walkedFrom?: number;
+  /** Offset just past the format-description event (bytes 4..this are what a tool needs to decode the file's events). */
+  readonly formatDescriptionEnd?: number;
+  /**
+   * Transaction groups whose commit is complete, walked after walkedFrom, in file order (a torn trailing group is
+   * not listed). Absent when more than BINLOG_MAX_GROUPS completed (a walk from the file start on a busy master).
+   */
+  readonly groups?: readonly BinlogGroup[];
+}
+
+/** One complete transaction group (GTID event .. commit) in a binlog. */
+export interface BinlogGroup {
+  /** Offset of the group's first event. */
+  readonly start: number;
+  /** Offset just past its committing event. */
+  readonly end: number;
+  /** MariaDB "domain-server-seq" or MySQL "uuid:gno"; absent for anonymous groups. */
+  readonly gtid?: string;
 }
 
 /** A known event start in the peer's binlog (e.g. the replica's Read_Master_Log_Pos), so the walk skips what is before it. */
@@ -36,6 +53,13 @@ export interface PeerFiles {
    * replica's coordinates in that file are known, so only the tail after them is walked.
    */
   readBinlogTail(indexFile: string, signal: AbortSignal, from?: BinlogWalkHint): Promise<BinlogTail>;
+  /**
+   * Walks every binlog the index lists from `from.file` (walked from `from.pos`) to the last one, in index order.
+   * Optional so older adapters still fit the port; without it the old master's tail cannot be recovered.
+   */
+  readBinlogTails?(indexFile: string, from: BinlogWalkHint, signal: AbortSignal): Promise<BinlogTail[]>;
+  /** Bytes [from, to) of one binlog (absolute path from a BinlogTail); bounded by the signal and a size cap. */
+  readBinlogRange?(file: string, from: number, to: number, signal: AbortSignal): Promise<Buffer>;
   /** The peer's recorded position.json from its state dir; undefined when it has none. */
   readPositionRecord(stateDir: string, signal: AbortSignal): Promise<PositionRecord | undefined>;
   close(): void;

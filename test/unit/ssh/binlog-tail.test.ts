@@ -213,3 +213,16 @@ test('when the index lists absolute or relative binlogs then the last one is ret
 test('when the index lists no binlog then an error names the index file', () => {
   assert.throws(() => lastBinlogFromIndex('\n \n', '/d/mysql-bin.index'), (e: unknown) => isAppError(e) && /\/d\/mysql-bin\.index lists no binlog/.test(e.message));
 });
+
+test('when a walk starts at a transaction boundary then it lists each complete group after it with its GTID and bounds, and not a torn one', async () => {
+  const { bytes, meta } = fixture('mariadb-crc32');
+  // 1624 ends 3-7-6; 3-7-7 runs from 1624 to 1843 (mariadb-binlog listing).
+  const tail = await walkBinlog(memFile(bytes), 'b', live(), { startPos: 1624 });
+  assert.deepEqual(tail.groups, [{ start: 1624, end: meta.masterStatusPosition, gtid: '3-7-7' }]);
+  assert.equal(tail.formatDescriptionEnd, 4 + bytes.readUInt32LE(4 + 9));
+  const torn = await walkBinlog(memFile(bytes.subarray(0, 1843 - 10)), 'b', live(), { startPos: 1624 });
+  assert.deepEqual(torn.groups, []);
+  const whole = await walkBinlog(memFile(bytes), 'b', live());
+  assert.deepEqual(whole.groups?.map((g) => g.gtid).at(-1), '3-7-7');
+  assert.ok(whole.groups?.every((g, i, all) => g.start < g.end && (i === 0 || all[i - 1]!.end <= g.start)));
+});
