@@ -33,3 +33,20 @@ export interface MysqlTarget {
 export interface SqlConnector {
   connect(target: MysqlTarget, signal?: AbortSignal): Promise<SqlClient>;
 }
+
+/** Events cut from one of the old master's binlogs: its format description plus whole transaction groups. */
+export interface BinlogChunk {
+  /** Where the bytes came from (for logs and error messages). */
+  readonly sourceFile: string;
+  readonly from: number;
+  readonly to: number;
+  /** The source file's format-description event (bytes 4..end of it), needed to decode its events. */
+  readonly formatDescription: Buffer;
+  /** Bytes [from, to) of the source file: complete events only. */
+  readonly events: Buffer;
+}
+
+/** Applies binlog events to the local server with the server's own tools (mariadb-binlog | mariadb); bounded by the signal. */
+export interface BinlogApplier {
+  apply(chunks: readonly BinlogChunk[], flavor: 'mysql' | 'mariadb', signal: AbortSignal): Promise<void>;
+}
