@@ -74,6 +74,8 @@ export interface Config {
     readonly onCatchUpTimeout: OnCatchUpTimeout;
     readonly killClientConnections: boolean;
     readonly lockWaitMs: number;
+    /** Before writes open, apply the complete transactions only the unreachable old master's binlog has (MHA-style). */
+    readonly recoverOldMasterTail: boolean;
   };
 }
 
@@ -180,7 +182,7 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
     [sshIn, 'peer.ssh.', ['user', 'port', 'identityFile', 'knownHostsFile', 'hostKeySha256', 'connectTimeoutMs', 'commandTimeoutMs']],
     [pathsIn, 'paths.', ['logDir', 'stateDir', 'keepalivedPidFile', 'mysqldPidFile']],
     [checkIn, 'check.', ['retries', 'retryIntervalMs', 'deadlineMs', 'onDown', 'gateway']],
-    [notifyIn, 'notify.', ['deadlineMs', 'catchUpTimeoutMs', 'onCatchUpTimeout', 'killClientConnections', 'lockWaitMs']],
+    [notifyIn, 'notify.', ['deadlineMs', 'catchUpTimeoutMs', 'onCatchUpTimeout', 'killClientConnections', 'lockWaitMs', 'recoverOldMasterTail']],
     [gatewayIn ?? {}, 'check.gateway.', ['host', 'port', 'timeoutMs']],
   ] as const) {
     for (const key of Object.keys(obj)) {
@@ -251,6 +253,7 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
     onCatchUpTimeout: oneOf(notifyIn, 'notify.', 'onCatchUpTimeout', ['promote', 'refuse'] as const, 'refuse'),
     killClientConnections: bool(notifyIn, 'notify.', 'killClientConnections', true),
     lockWaitMs: int(notifyIn, 'notify.', 'lockWaitMs', 120_000, 0, 3_600_000),
+    recoverOldMasterTail: bool(notifyIn, 'notify.', 'recoverOldMasterTail', true),
   };
   if (notify.catchUpTimeoutMs >= notify.deadlineMs) {
     problems.push(`notify.catchUpTimeoutMs: must be smaller than notify.deadlineMs (${notify.deadlineMs}), got ${notify.catchUpTimeoutMs}`);
