@@ -10,11 +10,11 @@ import { AppError, describeError, isAppError } from '../errors.js';
 import { POSITION_RECORD_FILE } from '../failover/position-record.js';
 import { fileRequestStore } from '../failover/request-store.js';
 import { runLatestWins, type RequestStore, type TransitionRequest } from '../failover/requests.js';
-import { StepRunner, type FailoverPorts, type TransitionContext } from '../failover/steps.js';
+import { StepRunner, localTarget, type FailoverPorts, type TransitionContext } from '../failover/steps.js';
 import { NOTIFY_USAGE, parseFifoLine, parseNotifyArgv, type TargetState } from '../failover/transition.js';
 import { createLineLogger } from '../log/stderr-logger.js';
 import type { LogFields, Logger } from '../log/types.js';
-import type { SqlConnector } from '../mysql/types.js';
+import type { BinlogApplier, SqlConnector } from '../mysql/types.js';
 import { writeFileAtomic } from '../platform/atomic-write.js';
 import { systemClock } from '../platform/clock.js';
 import { deadline } from '../platform/deadline.js';
@@ -167,10 +167,21 @@ async function loadWorkerModules(): Promise<{ sql: SqlConnector; fileLock: typeo
   return { sql: mysql.mysql2Connector, fileLock: lock.fileLock, handleTransition: handle.handleTransition };
 }
 
+// The binlog applier is loaded only when a promotion found transactions to recover.
+function lazyBinlogApplier(config: Config): BinlogApplier {
+  return {
+    async apply(chunks, flavor, signal) {
+      const { createBinlogApplier } = await import('../mysql/binlog-applier.js');
+      return createBinlogApplier({ dir: config.paths.stateDir, target: localTarget(config) }).apply(chunks, flavor, signal);
+    },
+  };
+}
+
 function realPorts(config: Config, log: Logger, peerFiles: PeerFilesConnector, sql: SqlConnector): FailoverPorts {
   return {
     sql,
     peerFiles,
+    binlogApplier: lazyBinlogApplier(config),
     clock: systemClock,
     log,
     writePosition: (record) => writeFileAtomic(join(config.paths.stateDir, POSITION_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`),

@@ -70,13 +70,18 @@ export interface TailComparison {
 const baseName = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
 const fileNumber = (p: string): number => Number(/\.(\d+)$/.exec(baseName(p))?.[1] ?? NaN);
 
+/** "mysql-bin.000003:1500 (last GTID 0-1-40) plus 17 torn bytes" */
+export const describeTailEnd = (tail: BinlogTail): string =>
+  `${baseName(tail.file)}:${tail.endPos}${tail.lastGtid ? ` (last GTID ${tail.lastGtid})` : ''}` +
+  (tail.tornBytes > 0 ? ` plus ${tail.tornBytes} torn bytes` : '');
+
+/** "mysql-bin.000003:1200 (GTIDs 0-1-40)" */
+export const describeApplied = (applied: AppliedPosition): string =>
+  `${applied.relaySourceLogFile || '?'}:${applied.execSourceLogPos}` + (applied.appliedGtids ? ` (GTIDs ${applied.appliedGtids})` : '');
+
 // Compares where the old master's binlog really ends with what the replica applied; GTIDs decide when both have one.
 export function compareTail(tail: BinlogTail, applied: AppliedPosition): TailComparison {
-  const ended = `${baseName(tail.file)}:${tail.endPos}${tail.lastGtid ? ` (last GTID ${tail.lastGtid})` : ''}` +
-    (tail.tornBytes > 0 ? ` plus ${tail.tornBytes} torn bytes` : '');
-  const got = `${applied.relaySourceLogFile || '?'}:${applied.execSourceLogPos}` +
-    (applied.appliedGtids ? ` (GTIDs ${applied.appliedGtids})` : '');
-  const summary = `old master ended at ${ended}, replica applied ${got}`;
+  const summary = `old master ended at ${describeTailEnd(tail)}, replica applied ${describeApplied(applied)}`;
   if (tail.lastGtid && applied.flavor === 'mariadb' && /^\d+-\d+-\d+$/.test(tail.lastGtid)) {
     const gap = !mariaPositionReached(applied.appliedGtids, tail.lastGtid);
     return { gap, summary: gap ? `${summary}: GTID ${tail.lastGtid} not applied, possible loss` : summary };

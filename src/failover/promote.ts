@@ -12,6 +12,7 @@ import { fenceServer, openPeerMysql, readPeerBinlogTail } from './peer.js';
 import { compareTail, decideAfterCatchUp, hasReplication, nextPollDelay, relayLogApplied } from './plans.js';
 import { positionRecordFrom, readReplica, readServerState, type ServerState } from './server-state.js';
 import { localTarget, stepBudgets, type TransitionContext } from './steps.js';
+import { recoverOldMasterTail } from './tail-recovery.js';
 
 /** A connection that a timed-out step may have destroyed; steps reconnect through it. */
 export interface LocalSession {
@@ -132,6 +133,8 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
     let replicaAtStop: ReplicaStatus | undefined;
     let applied: ServerState = before;
     let gapNoted = false;
+    // Set when the old master's tail was read before opening writes (its outcome is already logged).
+    let tailChecked = false;
 
     if (!hasReplication(before.replica)) {
       // Idempotence: a re-run after a finished (or crashed past RESET) promotion has nothing to catch up.
@@ -157,8 +160,10 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
       const status = before.replica;
       // Walk the old master's binlog only from what this replica already read (a whole-file walk is slow).
       const hint = status.sourceLogFile !== '' ? { file: status.sourceLogFile, pos: status.readSourceLogPos } : undefined;
-      // Read only after writes are open: it is for the log, and loading ssh2 costs more CPU than the promotion itself.
-      if (!steps.dryRun) readTail = () => readPeerBinlogTail(ctx, peer.reachable ? peer.state.logBinIndex : undefined, hint, signal);
+      // A fenced old master's tail only feeds the log: read it after writes open (loading ssh2 costs more CPU than the promotion).
+      if (!steps.dryRun && peerGtids !== undefined) {
+        readTail = () => readPeerBinlogTail(ctx, peer.reachable ? peer.state.logBinIndex : undefined, hint, signal);
+      }
 
       // The relay log is applied by the SQL thread; a stopped one (operator, crash) must run again to drain it.
       if (status.sqlRunning !== 'Yes') {
@@ -170,16 +175,19 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
       }
       const catchUp = await waitForCatchUp(ctx, session, status, peerGtids, before, signal);
       const decision = decideAfterCatchUp(catchUp.caughtUp, config.notify.onCatchUpTimeout);
-      if (decision === 'refuse') {
+      // Stays read-only, records the fenced position and ends the transition with exit 4.
+      const refuse = async (msg: string): Promise<never> => {
         await steps.write(session.client, 'stay-fenced', 'local', fenceWrites(d), signal);
         const now = await readServerState(session.client, d, signal);
         if (!steps.dryRun) {
           await ports.writePosition(positionRecordFrom(now, { node: config.node.name, role: 'fenced', transitionId: ctx.transitionId, recordedAt: new Date(ports.clock.now()).toISOString() }));
         }
-        const msg = `replica did not apply ${catchUp.target || 'its relay log'} within ${config.notify.catchUpTimeoutMs} ms ` +
-          `(${catchUp.detail}); onCatchUpTimeout=refuse: staying read-only`;
         log.error(msg, { applied: now.gtidSlavePos ?? now.gtidExecuted, replica: now.replica });
         throw new AppError('PROMOTION_REFUSED', msg);
+      };
+      if (decision === 'refuse') {
+        await refuse(`replica did not apply ${catchUp.target || 'its relay log'} within ${config.notify.catchUpTimeoutMs} ms ` +
+          `(${catchUp.detail}); onCatchUpTimeout=refuse: staying read-only`);
       }
       if (decision === 'promote-with-gap') {
         gapNoted = true;
@@ -196,6 +204,25 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
         throw new AppError('FAILOVER_STEP_FAILED', 'replication is still running after STOP; refusing to open writes');
       }
       log.info('replication stopped; coordinates before detaching', { replica: replicaAtStop, gtidSlavePos: applied.gtidSlavePos, gtidExecuted: applied.gtidExecuted });
+      // An old master we could not fence may hold complete transactions we never received (semi-sync fell back to
+      // async): with the SQL thread drained, Exec_Master_Log_Pos is exact, so recover them before writes open (MHA).
+      if (peerGtids === undefined && replicaAtStop && !gapNoted) {
+        tailChecked = true;
+        const outcome = await recoverOldMasterTail(ctx, session, {
+          relaySourceLogFile: replicaAtStop.relaySourceLogFile, execSourceLogPos: replicaAtStop.execSourceLogPos,
+          gtidBinlogPos: (d.gtid === 'mariadb' ? applied.gtidBinlogPos : applied.gtidExecuted) ?? '',
+          gtidSlavePos: applied.gtidSlavePos ?? '', flavor: d.flavor,
+        }, signal);
+        if (outcome.kind === 'gap') {
+          if (decideAfterCatchUp(false, config.notify.onCatchUpTimeout) === 'refuse') {
+            await refuse(`${outcome.detail}; onCatchUpTimeout=refuse: staying read-only. To recover, apply them from the old master ` +
+              `(${outcome.operatorHint}) and run notify master again, or set notify.onCatchUpTimeout=promote to accept the loss`);
+          }
+          gapNoted = true;
+          log.error(`promoting with a gap (onCatchUpTimeout=promote): ${outcome.detail}; these transactions may be lost`);
+        }
+        if (outcome.kind === 'recovered') applied = await readServerState(session.client, d, signal);
+      }
       // Forget the old master for good (a restarted mysqld would otherwise reconnect to it); coordinates are in the log and position.json.
       await steps.run('detach-replication', b.query, signal, (s) => steps.write(session.client, 'detach-replication', 'local', [resetReplicaAll(d)], s));
     }
@@ -226,7 +253,7 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
       });
       if (cmp.gap) log.error(cmp.summary, { tail: oldTail, gapAlreadyReported: gapNoted });
       else log.info(cmp.summary, { tail: oldTail });
-    } else if (replicaAtStop) {
+    } else if (replicaAtStop && !tailChecked) {
       log.info(`replica applied ${replicaAtStop.relaySourceLogFile}:${replicaAtStop.execSourceLogPos}; old master's binlog end unknown`);
     }
   } finally {

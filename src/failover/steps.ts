@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import { AppError, describeError, isAppError } from '../errors.js';
 import type { Logger } from '../log/types.js';
 import { showStatement, type Statement } from '../mysql/queries.js';
-import type { MysqlTarget, SqlClient, SqlConnector } from '../mysql/types.js';
+import type { BinlogApplier, MysqlTarget, SqlClient, SqlConnector } from '../mysql/types.js';
 import type { Clock } from '../platform/clock.js';
 import { deadline } from '../platform/deadline.js';
 import type { PeerFilesConnector } from '../ssh/types.js';
@@ -13,6 +13,8 @@ export interface FailoverPorts {
   readonly sql: SqlConnector;
   /** SSH access to the peer's files; undefined when no adapter is available (logged, steps skipped). */
   readonly peerFiles?: PeerFilesConnector;
+  /** Applies the old master's recovered binlog events locally; undefined: a found gap cannot be recovered. */
+  readonly binlogApplier?: BinlogApplier;
   readonly clock: Clock;
   readonly log: Logger;
   /** Atomic write of this node's position.json into paths.stateDir. */
