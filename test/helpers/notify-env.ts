@@ -21,6 +21,8 @@ export interface NotifyConfigOptions {
   /** Peer's MySQL port override (e.g. a closed port to make the peer unreachable). */
   peerPort?: number;
   ssh?: Record<string, unknown>;
+  /** notify.recoverOldMasterTail (default: the config default, true). */
+  recoverOldMasterTail?: boolean;
   /** peer.binlogIndexFile (where the peer's binlog index is when neither its MySQL nor its position.json says). */
   peerBinlogIndexFile?: string;
 }
@@ -50,6 +52,7 @@ export function writeNodeConfig(baseDir: string, name: string, self: MariaDbServ
       onCatchUpTimeout: o.onCatchUpTimeout ?? 'refuse',
       killClientConnections: o.killClientConnections ?? true,
       lockWaitMs: o.lockWaitMs ?? 30_000,
+      ...(o.recoverOldMasterTail !== undefined ? { recoverOldMasterTail: o.recoverOldMasterTail } : {}),
     },
   };
   const configPath = join(dir, 'config.json');
