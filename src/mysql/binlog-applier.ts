@@ -70,6 +70,13 @@ export function createBinlogApplier(opts: BinlogApplierOptions): BinlogApplier {
   };
 }
 
+// The client echoes the failing statement (base64 BINLOG blobs) around its ERROR line: keep the ERROR lines.
+function firstErrors(stderr: string): string {
+  const lines = stderr.trim().split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const errors = lines.filter((l) => /^ERROR\b/.test(l));
+  return (errors.length > 0 ? errors : lines).slice(0, 3).join(' / ').slice(0, 600);
+}
+
 interface Exit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -106,7 +113,7 @@ async function pipeline(dumpBin: string, dumpArgs: string[], clientBin: string, 
     if (signal.aborted) throw new AppError('DEADLINE_EXCEEDED', `applying ${what}: deadline passed; ${dumpBin} and ${clientBin} were killed`);
     const bad = (e: Exit): boolean => e.code !== 0 || e.signal !== null;
     if (bad(d) || bad(c) || /\bERROR\b/.test(c.stderr)) {
-      const line = (e: Exit): string => `exit ${e.code ?? e.signal}${e.stderr.trim() ? `: ${e.stderr.trim().split('\n').slice(0, 3).join(' / ')}` : ''}`;
+      const line = (e: Exit): string => `exit ${e.code ?? e.signal}${e.stderr.trim() ? `: ${firstErrors(e.stderr)}` : ''}`;
       throw new AppError('FAILOVER_STEP_FAILED', `applying ${what} failed: ${dumpBin} ${line(d)}; ${clientBin} ${line(c)}`);
     }
   } finally {
