@@ -75,6 +75,52 @@ describe("notify MASTER recovering the dead old master's binlog tail over a real
     console.log(`# figures: read-old-master-tail ${stepMs(log, 'read-old-master-tail')} ms, apply-old-master-tail ${stepMs(log, 'apply-old-master-tail')} ms, notify total ${r.ms} ms`);
   });
 
+  it('when the old master rotated its binlog after the replica stopped receiving then the transactions of both files are applied in order', async () => {
+    const configPath = configFor();
+    await b.sql('STOP SLAVE IO_THREAD');
+    await a.sql("INSERT INTO appdb.t VALUES (21, 'before the rotation')", 'FLUSH BINARY LOGS', "INSERT INTO appdb.t VALUES (22, 'after it')");
+    const last = await gtidBinlogPos(a);
+    await a.kill();
+
+    const r = await runNotify(['--config', configPath, '--foreground', 'master']);
+
+    const log = readNotifyLog({ logDir: join(farm.baseDir, 'node-b', 'log'), stateDir: '', configPath });
+    assert.equal(r.code, 0, r.stderr + log);
+    assert.deepEqual(await ids(b), [21, 22]);
+    assert.equal(await gtidBinlogPos(b), last);
+    assert.match(log, /recovered 2 transaction\(s\) .* at mysql-bin\.000001:\d+-\d+, mysql-bin\.000002:\d+-\d+/);
+  });
+
+  it('when applying the recovered transactions fails and the policy is refuse then notify exits 4, stays read-only and keeps the fetched binlog', async () => {
+    const configPath = configFor({ onCatchUpTimeout: 'refuse' });
+    // A conflicting row only on the replica: the recovered INSERT fails with a duplicate key.
+    await b.sql('SET sql_log_bin = 0', "INSERT INTO appdb.t VALUES (31, 'conflict')");
+    await writeAloneThenKill([31]);
+
+    const r = await runNotify(['--config', configPath, '--foreground', 'master']);
+
+    assert.equal(r.code, 4, r.stderr);
+    assert.equal(await readOnly(b), 1);
+    assert.match(r.stderr, /applying them failed: applying .*mysql-bin\.000001:\d+-\d+ \(kept in .*recover-.*\.binlog\) failed: .*Duplicate entry/);
+    const kept = readdirSync(join(farm.baseDir, 'node-b', 'state')).filter((f) => f.startsWith('recover-'));
+    assert.equal(kept.length, 1, `only the fetched binlog is kept, not the credentials file: ${kept.join(', ')}`);
+    assert.match(kept[0] ?? '', /\.binlog$/);
+    assert.equal(statSync(join(farm.baseDir, 'node-b', 'state', kept[0] ?? '')).mode & 0o777, 0o600);
+  });
+
+  it('when notify master runs with --dry-run then it prints the tail recovery step and changes nothing', async () => {
+    const configPath = configFor();
+    await writeAloneThenKill([41]);
+
+    const r = await runNotify(['--config', configPath, '--dry-run', 'master']);
+
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\[recover-tail\] would read the old master's binlogs over SSH from mysql-bin\.000001:\d+ and apply/);
+    assert.equal(await readOnly(b), 1);
+    assert.deepEqual(await ids(b), []);
+    assert.notEqual((await b.sql('SHOW SLAVE STATUS')).length, 0, 'replication still configured');
+  });
+
   it('when recovery is off and the policy is refuse then notify exits 4, stays read-only and the error names the missing GTIDs', async () => {
     const configPath = configFor({ recoverOldMasterTail: false, onCatchUpTimeout: 'refuse' });
     const gtids = await writeAloneThenKill([5, 6]);
