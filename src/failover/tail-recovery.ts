@@ -1,4 +1,5 @@
 import { AppError, describeError } from '../errors.js';
+import { allowAdminWrites } from '../mysql/queries.js';
 import type { BinlogChunk } from '../mysql/types.js';
 import { deadline } from '../platform/deadline.js';
 import type { BinlogGroup, BinlogTail, PeerFiles } from '../ssh/types.js';
@@ -7,7 +8,7 @@ import { withPeerFiles } from './peer.js';
 import { describeApplied, describeTailEnd } from './plans.js';
 import { readServerState } from './server-state.js';
 import type { LocalSession } from './promote.js';
-import type { TransitionContext } from './steps.js';
+import { stepBudgets, type TransitionContext } from './steps.js';
 
 // MHA's save_master_binlog + apply_diff_relay_logs, over SFTP: the old master's complete transactions after what
 // this replica applied are cut from its binlogs and applied locally before writes open.
@@ -208,6 +209,9 @@ export async function recoverOldMasterTail(ctx: TransitionContext, session: Loca
   const applyMs = Math.max(2000, config.notify.catchUpTimeoutMs);
   const chunks = fetched.chunks;
   try {
+    // MySQL's super_read_only would refuse the admin's replayed statements; read_only=1 still keeps clients out.
+    await steps.run('allow-admin-writes', stepBudgets(config).query, signal, (s) =>
+      steps.write(session.client, 'allow-admin-writes', 'local', allowAdminWrites(session.dialect), s));
     await steps.run('apply-old-master-tail', applyMs, signal, (s) => applier.apply(chunks, a.flavor, s));
   } catch (err) {
     return gap(`applying them failed: ${describeError(err)}`);

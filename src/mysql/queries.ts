@@ -128,6 +128,11 @@ export function openWrites(d: Dialect): Statement[] {
     : [stmt('SET GLOBAL read_only = 0')];
 }
 
+/** Lets the admin account's recovery session write while clients stay blocked (read_only stays 1); [] without super_read_only. */
+export function allowAdminWrites(d: Dialect): Statement[] {
+  return d.superReadOnly ? [stmt('SET GLOBAL super_read_only = 0')] : [];
+}
+
 export const killConnection = (id: number): Statement => {
   if (!Number.isSafeInteger(id) || id <= 0) throw new AppError('INTERNAL', `refusing connection id ${id}`);
   return stmt('KILL CONNECTION ?', [id]);

@@ -7,7 +7,8 @@ import { handleTransition } from '../../../src/failover/handle.js';
 import type { PositionRecord } from '../../../src/failover/position-record.js';
 import { StepRunner, type FailoverPorts, type TransitionContext } from '../../../src/failover/steps.js';
 import { createMemoryLogger } from '../../../src/log/stderr-logger.js';
-import type { MysqlTarget, Row, SqlClient, SqlConnector } from '../../../src/mysql/types.js';
+import type { BinlogApplier, BinlogChunk, MysqlTarget, Row, SqlClient, SqlConnector } from '../../../src/mysql/types.js';
+import type { BinlogTail, PeerFilesConnector } from '../../../src/ssh/types.js';
 
 // MySQL 8.4 as its transcribed answers describe it (no MySQL server is reachable here): the executors are
 // checked for the statements they send, in order, over a scripted SqlClient literal.
@@ -138,5 +139,48 @@ describe('promotion and demotion on MySQL 8.4 (transcribed answers, scripted cli
     const order = ['STOP REPLICA', 'CHANGE REPLICATION SOURCE TO', 'SET GLOBAL rpl_semi_sync_replica_enabled = 1', 'START REPLICA']
       .map((p) => local.executed.findIndex((s) => s.startsWith(p)));
     assert.ok(order.every((v, i) => v >= 0 && (i === 0 || v > (order[i - 1] ?? 0))), `order ${JSON.stringify(local.executed)}`);
+  });
+});
+
+// The old master's host answers SSH: its binlog has one complete transaction after the replica's position.
+function oldMasterFiles(): PeerFilesConnector {
+  const tail: BinlogTail = { file: '/var/lib/mysql/binlog.000009', endPos: 1400, tornBytes: 20, walkedFrom: 900, formatDescriptionEnd: 126,
+    lastGtid: 'uuid-a:11', groups: [{ start: 900, end: 1400, gtid: 'uuid-a:11' }] };
+  return {
+    connect: async () => ({
+      readBinlogTail: async () => tail,
+      readBinlogTails: async () => [tail],
+      readBinlogRange: async (_f, from, to) => Buffer.alloc(to - from, 7),
+      readPositionRecord: async () => ({ node: 'db-a', role: 'master', recordedAt: '', transitionId: 't0', binlogIndexFile: '/var/lib/mysql/binlog.index' }),
+      close: () => {},
+    }),
+  };
+}
+
+describe("MASTER recovering the unreachable old master's binlog tail (MySQL 8.4 answers, literal SSH and applier)", () => {
+  const stoppedReplica: Row = { ...runningReplica, Replica_IO_Running: 'No' };
+
+  it('when the old master has a complete transaction the replica lacks then exactly its bytes are applied, with super_read_only off, before writes open', async () => {
+    const local = mysql84Server({ readOnly: 1, replica: stoppedReplica, executed: 'uuid-a:1-10' });
+    const applied: BinlogChunk[] = [];
+    const binlogApplier: BinlogApplier = { apply: async (chunks) => { applied.push(...chunks); local.executed.push('<apply>'); } };
+    const ctx = context(connectorFor({ 3306: 'refused', 3307: local }), []);
+    await handleTransition('MASTER', { ...ctx, ports: { ...ctx.ports, peerFiles: oldMasterFiles(), binlogApplier } }, AbortSignal.timeout(5000));
+    assert.deepEqual(applied.map((c) => [c.sourceFile, c.from, c.to, c.formatDescription.length, c.events.length]),
+      [['/var/lib/mysql/binlog.000009', 900, 1400, 122, 500]]);
+    assert.deepEqual(local.executed.slice(0, 4), ['STOP REPLICA', 'SET GLOBAL super_read_only = 0', '<apply>', 'RESET REPLICA ALL']);
+    assert.equal(local.executed.at(-1), 'SET GLOBAL read_only = 0');
+  });
+
+  it('when applying fails and the policy is refuse then the node is fenced again, writes never open and the error names the GTIDs', async () => {
+    const local = mysql84Server({ readOnly: 1, replica: stoppedReplica, executed: 'uuid-a:1-10' });
+    const binlogApplier: BinlogApplier = { apply: async () => { throw new Error('mysql exit 1: ERROR 1062'); } };
+    const positions: PositionRecord[] = [];
+    const ctx = context(connectorFor({ 3306: 'refused', 3307: local }), positions);
+    await assert.rejects(handleTransition('MASTER', { ...ctx, ports: { ...ctx.ports, peerFiles: oldMasterFiles(), binlogApplier } }, AbortSignal.timeout(5000)),
+      (err: Error & { code?: string }) => err.code === 'PROMOTION_REFUSED' && /1 transaction\(s\) \(GTIDs uuid-a:11\.\.uuid-a:11\) at binlog\.000009:900-1400/.test(err.message));
+    assert.ok(!local.executed.includes('SET GLOBAL read_only = 0'), JSON.stringify(local.executed));
+    assert.deepEqual(local.executed.slice(-2), ['SET GLOBAL super_read_only = 1', 'SET GLOBAL read_only = 1']);
+    assert.equal(positions[0]?.role, 'fenced');
   });
 });
