@@ -61,27 +61,42 @@ export async function fenceServer(ctx: TransitionContext, client: SqlClient, d: 
   }
 }
 
-/** SSH to the peer, or undefined (logged) when no adapter is wired or the connection is refused. */
-export async function withPeerFiles<T>(ctx: TransitionContext, what: string, signal: AbortSignal,
-  fn: (files: PeerFiles, signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+// A failed SSH step is a warning (the peer's host may be down); a rejected host key is an error and is rethrown.
+function reportSshFailure(ctx: TransitionContext, what: string, err: unknown): void {
+  const code = err instanceof AppError ? err.code : undefined;
+  const level = code === 'SSH_HOST_KEY_REJECTED' ? 'error' : 'warn';
+  ctx.ports.log[level](`cannot ${what} over SSH: ${describeError(err)}`, { code });
+  if (code === 'SSH_HOST_KEY_REJECTED') throw err;
+}
+
+/** An SSH session to the peer, or undefined (logged) when no adapter is wired or the connection fails. */
+export async function connectPeerFiles(ctx: TransitionContext, what: string, signal: AbortSignal): Promise<PeerFiles | undefined> {
   const { config, ports } = ctx;
   const connector = ports.peerFiles;
   if (!connector) {
     ports.log.warn(`no SSH adapter available: cannot ${what}`);
     return undefined;
   }
-  let files: PeerFiles | undefined;
   try {
-    files = await withSignal(connector.connect(config.peer.host, config.peer.ssh, signal), signal, `SSH connect to ${config.peer.host}`);
+    return await withSignal(connector.connect(config.peer.host, config.peer.ssh, signal), signal, `SSH connect to ${config.peer.host}`);
+  } catch (err) {
+    reportSshFailure(ctx, what, err);
+    return undefined;
+  }
+}
+
+/** SSH to the peer, or undefined (logged) when no adapter is wired or the connection is refused. */
+export async function withPeerFiles<T>(ctx: TransitionContext, what: string, signal: AbortSignal,
+  fn: (files: PeerFiles, signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+  const files = await connectPeerFiles(ctx, what, signal);
+  if (!files) return undefined;
+  try {
     return await fn(files, signal);
   } catch (err) {
-    const code = err instanceof AppError ? err.code : undefined;
-    const level = code === 'SSH_HOST_KEY_REJECTED' ? 'error' : 'warn';
-    ports.log[level](`cannot ${what} over SSH: ${describeError(err)}`, { code });
-    if (code === 'SSH_HOST_KEY_REJECTED') throw err;
+    reportSshFailure(ctx, what, err);
     return undefined;
   } finally {
-    files?.close();
+    files.close();
   }
 }
 

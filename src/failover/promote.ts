@@ -12,7 +12,7 @@ import { fenceServer, openPeerMysql, readPeerBinlogTail } from './peer.js';
 import { compareTail, decideAfterCatchUp, hasReplication, nextPollDelay, relayLogApplied } from './plans.js';
 import { positionRecordFrom, readReplica, readServerState, type ServerState } from './server-state.js';
 import { localTarget, stepBudgets, type TransitionContext } from './steps.js';
-import { recoverOldMasterTail } from './tail-recovery.js';
+import { openOldMasterFiles, recoverOldMasterTail, type EarlyPeerFiles } from './tail-recovery.js';
 
 /** A connection that a timed-out step may have destroyed; steps reconnect through it. */
 export interface LocalSession {
@@ -127,6 +127,7 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
   const b = stepBudgets(config);
   const session = await openLocal(ctx, signal);
   let readTail: () => Promise<BinlogTail | undefined> = async () => undefined;
+  let early: EarlyPeerFiles | undefined;
   try {
     const d = session.dialect;
     const before = await steps.run('read-local', b.query, signal, (s) => readServerState(session.client, d, s));
@@ -157,6 +158,8 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
           peer.client.close();
         }
       }
+      // Not fenced: its tail is read before writes open; connect now, while the replica catches up.
+      if (peerGtids === undefined && !steps.dryRun) early = openOldMasterFiles(ctx, signal);
       const status = before.replica;
       // Walk the old master's binlog only from what this replica already read (a whole-file walk is slow).
       const hint = status.sourceLogFile !== '' ? { file: status.sourceLogFile, pos: status.readSourceLogPos } : undefined;
@@ -212,7 +215,7 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
           relaySourceLogFile: replicaAtStop.relaySourceLogFile, execSourceLogPos: replicaAtStop.execSourceLogPos,
           gtidBinlogPos: (d.gtid === 'mariadb' ? applied.gtidBinlogPos : applied.gtidExecuted) ?? '',
           gtidSlavePos: applied.gtidSlavePos ?? '', flavor: d.flavor,
-        }, signal);
+        }, early, signal);
         if (outcome.kind === 'gap') {
           if (decideAfterCatchUp(false, config.notify.onCatchUpTimeout) === 'refuse') {
             await refuse(`${outcome.detail}; onCatchUpTimeout=refuse: staying read-only. To recover, apply them from the old master ` +
@@ -257,6 +260,7 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
       log.info(`replica applied ${replicaAtStop.relaySourceLogFile}:${replicaAtStop.execSourceLogPos}; old master's binlog end unknown`);
     }
   } finally {
+    early?.close();
     session.client.close();
   }
 }

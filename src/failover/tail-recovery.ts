@@ -4,7 +4,7 @@ import type { BinlogChunk } from '../mysql/types.js';
 import { deadline } from '../platform/deadline.js';
 import type { BinlogGroup, BinlogTail, PeerFiles } from '../ssh/types.js';
 import { mariaPositionReached } from './gtid.js';
-import { withPeerFiles } from './peer.js';
+import { connectPeerFiles } from './peer.js';
 import { describeApplied, describeTailEnd } from './plans.js';
 import { readServerState } from './server-state.js';
 import type { LocalSession } from './promote.js';
@@ -154,13 +154,29 @@ async function readMissing(ctx: TransitionContext, files: PeerFiles, a: ReplicaA
   }
 }
 
+/** An SSH session to the old master being opened while the replica catches up (ssh2's load and handshake off the critical path). */
+export interface EarlyPeerFiles {
+  readonly files: Promise<PeerFiles | undefined>;
+  close(): void;
+}
+
+const TAIL_WHAT = "read the old master's binlog tail";
+
+// Starts connecting now, bounded by the SSH connect timeout; a failure is logged when it happens and read as undefined.
+export function openOldMasterFiles(ctx: TransitionContext, signal: AbortSignal): EarlyPeerFiles {
+  const files = connectPeerFiles(ctx, TAIL_WHAT, deadline(ctx.config.peer.ssh.connectTimeoutMs + 500, signal));
+  // A rejected host key is rethrown where the session is awaited; until then it must not be an unhandled rejection.
+  files.catch(() => undefined);
+  return { files, close: () => void files.then((f) => f?.close(), () => undefined) };
+}
+
 /**
  * Before writes open, when the old master could not be fenced: reads its binlog tail over SSH (bounded) and applies
  * the complete transactions this replica lacks. Never throws for an unreachable host; a detected, unrecovered gap
  * is returned as 'gap' for the catch-up policy to decide.
  */
 export async function recoverOldMasterTail(ctx: TransitionContext, session: LocalSession, a: ReplicaApplied,
-  signal: AbortSignal): Promise<TailOutcome> {
+  early: EarlyPeerFiles | undefined, signal: AbortSignal): Promise<TailOutcome> {
   const { config, ports, steps } = ctx;
   const log = ports.log;
   const recover = config.notify.recoverOldMasterTail;
@@ -174,14 +190,20 @@ export async function recoverOldMasterTail(ctx: TransitionContext, session: Loca
   if (a.relaySourceLogFile === '') return { kind: 'unknown', detail: 'replica coordinates unknown' };
 
   const ssh = config.peer.ssh;
-  const budget = ssh.connectTimeoutMs + 4 * ssh.commandTimeoutMs;
-  const fetched = await steps.run('read-old-master-tail', budget + 500, signal, (s) =>
-    withPeerFiles(ctx, "read the old master's binlog tail", deadline(budget, s), (files, s2) => readMissing(ctx, files, a, recover, s2)))
-    .catch((err: unknown) => {
-      // A host-key rejection is an attack or a misconfiguration, never a reason to promote without the check.
-      if (err instanceof AppError && err.code === 'SSH_HOST_KEY_REJECTED') throw err;
+  const sshSession = early ?? openOldMasterFiles(ctx, signal);
+  const fetched = await steps.run('read-old-master-tail', ssh.connectTimeoutMs + 4 * ssh.commandTimeoutMs + 1000, signal, async (s) => {
+    // A host-key rejection throws here: an attack or a misconfiguration is never a reason to skip the check and promote.
+    const files = await sshSession.files;
+    if (!files) return undefined;
+    try {
+      return await readMissing(ctx, files, a, recover, deadline(4 * ssh.commandTimeoutMs, s));
+    } catch (err) {
+      log.warn(`cannot ${TAIL_WHAT} over SSH: ${describeError(err)}`);
       return undefined;
-    });
+    } finally {
+      sshSession.close();
+    }
+  });
   if (fetched === undefined) {
     const detail = `old master's binlog unreachable; replica applied ${from}: transactions only the old master had (semi-sync degraded to async) cannot be checked`;
     log.warn(detail);
