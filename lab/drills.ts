@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { inHost, nsenterArgs, run, sleep, waitFor } from './exec.js';
 import { holderPid, REPO_IN_HOST, requireHolder, sql, startKeepalived, startMysqld, up, vipHolders, type LabOptions } from './lab.js';
-import { Observer } from './observer.js';
+import { Observer, SAMPLE_MS } from './observer.js';
 import { DB_HOSTS, HOSTS, KEEPALIVED_PID, PASSWORDS, USERS, VIP, peerOf, rootPath, type DbHostId } from './topology.js';
 
 // One drill: fresh lab, writer through the VIP, observer on both nodes, a fault, operator steps, a verdict.
@@ -62,7 +62,10 @@ export interface DrillResult {
   acked: number;
   lost: number;
   lostIds: number[];
+  /** Proven by the samples: both writable and holding the VIP. Must be 0. */
   splitBrainMs: number;
+  /** Sample-and-hold upper bound (includes up to one sampling interval around each change). */
+  splitBrainUpperMs: number;
   topology: string;
   finalMaster: string | null;
   marks: { t: number; label: string }[];
@@ -307,12 +310,14 @@ export async function runDrill(sc: Scenario, labOpts: LabOptions, log: (s: strin
   }
   gap = Math.max(gap, end - 2000 > prev ? end - prev : 0);
   const vipAt = (h: DbHostId, t: number): boolean => obs.vipAt(h, t) && !((ctx.deadSince[h] ?? Infinity) <= t);
-  const split = obs.splitBrainMs(t0, end, vipAt);
+  const split = obs.splitBrainMs(t0, end, vipAt, 'proven');
+  const splitUpper = obs.splitBrainMs(t0, end, vipAt, 'upper');
 
   const failures: string[] = [];
   if (failure) failures.push(failure);
   if (lostIds.length > 0) failures.push(`${lostIds.length} acknowledged rows missing on the final master`);
   if (split > 0) failures.push(`${split} ms with both nodes writable and holding the VIP`);
+  if (splitUpper > 2 * SAMPLE_MS) failures.push(`up to ${splitUpper} ms with both nodes writable and holding the VIP (sample-and-hold)`);
   if (!verdict.ok) failures.push(`topology: ${verdict.text}`);
   if (sc.expect.failover && vipArr === undefined && !sc.expect.refusalAllowed) failures.push('the VIP never moved');
   if (!sc.expect.failover && anyMove !== undefined) failures.push(`the VIP moved (at +${((anyMove - faultAt) / 1000).toFixed(2)} s) though no failover was expected`);
@@ -357,6 +362,7 @@ export async function runDrill(sc: Scenario, labOpts: LabOptions, log: (s: strin
     lost: lostIds.length,
     lostIds: lostIds.slice(0, 50),
     splitBrainMs: split,
+    splitBrainUpperMs: splitUpper,
     topology: verdict.text,
     finalMaster: verdict.master ? HOSTS[verdict.master].hostname : null,
     marks: allMarks.map((m) => ({ t: rel(m.at), label: m.label })),
@@ -370,7 +376,7 @@ export async function runDrill(sc: Scenario, labOpts: LabOptions, log: (s: strin
     notes,
   };
   if (logDir) saveHostLogs(logDir);
-  log(`  → ${result.pass ? 'PASS' : 'FAIL'} outage ${result.writeOutageS}s vip ${result.vipMoveS ?? '-'}s lost ${result.lost} split ${split}ms; ${verdict.text}`);
+  log(`  → ${result.pass ? 'PASS' : 'FAIL'} outage ${result.writeOutageS}s vip ${result.vipMoveS ?? '-'}s lost ${result.lost} split ${split}ms (≤${splitUpper}); ${verdict.text}`);
   for (const f of failures) log(`    ✗ ${f}`);
   return result;
 }

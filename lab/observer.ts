@@ -100,18 +100,37 @@ export class Observer {
     return w;
   }
 
-  /** Milliseconds during which both nodes were writable and held the VIP (sample-and-hold between observations). */
-  splitBrainMs(from: number, to: number, vipAt: (h: DbHostId, t: number) => boolean = (h, t) => this.vipAt(h, t)): number {
-    const times = [...new Set([from, ...this.samples.map((s) => s.at), ...this.vipEvents.map((e) => e.at)])]
+  /**
+   * Milliseconds during which both nodes were writable and held the VIP.
+   * 'proven': only spans that samples prove (two consecutive writable samples of a node bracket the span);
+   * 'upper': sample-and-hold, which also counts up to one sampling interval around each change.
+   */
+  splitBrainMs(from: number, to: number, vipAt: (h: DbHostId, t: number) => boolean = (h, t) => this.vipAt(h, t), mode: 'proven' | 'upper' = 'proven'): number {
+    const spans = DB_HOSTS.map((h) => this.writableSpans(h, to, mode));
+    const times = [...new Set([from, to, ...spans.flat().flatMap(([a, b]) => [a, b]), ...this.vipEvents.map((e) => e.at)])]
       .filter((t) => t >= from && t <= to)
       .sort((x, y) => x - y);
     let ms = 0;
-    for (let i = 0; i < times.length; i++) {
-      const t = times[i] ?? from;
-      const next = times[i + 1] ?? to;
-      if (DB_HOSTS.every((h) => this.writableAt(h, t) && vipAt(h, t))) ms += next - t;
+    for (let i = 0; i + 1 < times.length; i++) {
+      const t = times[i]!;
+      const next = times[i + 1]!;
+      const mid = (t + next) / 2;
+      if (DB_HOSTS.every((h, k) => vipAt(h, mid) && spans[k]!.some(([a, b]) => a <= mid && mid < b))) ms += next - t;
     }
-    return ms;
+    return Math.round(ms);
+  }
+
+  private writableSpans(h: DbHostId, end: number, mode: 'proven' | 'upper'): [number, number][] {
+    const mine = this.samples.filter((x) => x.host === h);
+    const out: [number, number][] = [];
+    for (let i = 0; i < mine.length; i++) {
+      const cur = mine[i]!;
+      const next = mine[i + 1];
+      if (!cur.writable) continue;
+      if (mode === 'upper') out.push([cur.at, next?.at ?? end]);
+      else if (next?.writable) out.push([cur.at, next.at]);
+    }
+    return out;
   }
 
   /** First time after `from` that host h held the VIP (a VIP move to h). */

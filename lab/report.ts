@@ -6,7 +6,7 @@ export function table(results: readonly DrillResult[]): string {
   const head = ['scenario', 'result', 'outage s', 'VIP move s', 'writable s', 'acked', 'lost', 'split-brain ms', 'final topology'];
   const rows = results.map((r) => [
     r.scenario, r.pass ? 'PASS' : 'FAIL', fmt(r.writeOutageS), fmt(r.vipMoveS), fmt(r.promotionS), String(r.acked), String(r.lost),
-    String(r.splitBrainMs), r.topology.length > 90 ? `${r.topology.slice(0, 87)}...` : r.topology,
+    `${r.splitBrainMs} (≤${r.splitBrainUpperMs ?? '?'})`, r.topology.length > 90 ? `${r.topology.slice(0, 87)}...` : r.topology,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ').trimEnd();
@@ -16,7 +16,7 @@ export function table(results: readonly DrillResult[]): string {
 export function markdownTable(results: readonly DrillResult[]): string {
   const head = '| scenario | result | outage s | VIP move s | writable s | lost | split-brain ms | final topology |';
   const sep = '|---|---|---|---|---|---|---|---|';
-  const rows = results.map((r) => `| ${r.scenario} | ${r.pass ? 'PASS' : 'FAIL'} | ${fmt(r.writeOutageS)} | ${fmt(r.vipMoveS)} | ${fmt(r.promotionS)} | ${r.lost} | ${r.splitBrainMs} | ${r.topology.replace(/\|/g, '/')} |`);
+  const rows = results.map((r) => `| ${r.scenario} | ${r.pass ? 'PASS' : 'FAIL'} | ${fmt(r.writeOutageS)} | ${fmt(r.vipMoveS)} | ${fmt(r.promotionS)} | ${r.lost} | ${r.splitBrainMs} (≤${r.splitBrainUpperMs ?? '?'}) | ${r.topology.replace(/\|/g, '/')} |`);
   return [head, sep, ...rows].join('\n');
 }
 
@@ -44,7 +44,7 @@ export function timelineSvg(r: DrillResult): string {
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   parts.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${esc(r.scenario)}: ${esc(r.title)}</text>`);
-  parts.push(`<text x="${left}" y="38">${r.pass ? 'PASS' : 'FAIL'} · write outage ${fmt(r.writeOutageS)} s · VIP move ${fmt(r.vipMoveS)} s · lost ${r.lost} · split-brain ${r.splitBrainMs} ms</text>`);
+  parts.push(`<text x="${left}" y="38">${r.pass ? 'PASS' : 'FAIL'} · write outage ${fmt(r.writeOutageS)} s · VIP move ${fmt(r.vipMoveS)} s · lost ${r.lost} · split-brain ${r.splitBrainMs} ms (≤${r.splitBrainUpperMs ?? '?'} sampled)</text>`);
   parts.push(`<text x="${left}" y="54" fill="#555">${esc(r.topology.slice(0, 150))}</text>`);
   // acknowledged writes per 100 ms
   parts.push(`<text x="${left - 6}" y="${barTop + 8}" text-anchor="end">${max}</text><text x="${left - 6}" y="${barTop + barH}" text-anchor="end">0</text>`);

@@ -19,7 +19,20 @@ function observer(): Observer {
 }
 
 test('splitBrainMs counts only time when both nodes are writable and hold the VIP', () => {
-  assert.equal(observer().splitBrainMs(0, 3000), 300);
+  // proven: db1 writable 0..1400 (last two writable samples), db2 from 1200: 200 ms; sample-and-hold adds db1's 1400..1500.
+  assert.equal(observer().splitBrainMs(0, 3000), 200);
+  assert.equal(observer().splitBrainMs(0, 3000, undefined, 'upper'), 300);
+});
+
+test('splitBrainMs: a hand-over between two samples is not proven split brain, only within the upper bound', () => {
+  const o = new Observer();
+  o.vipEvents.push({ at: 0, host: 'a', present: true }, { at: 0, host: 'b', present: true });
+  // db1 sampled at 925, 950 (writable), 975 (read-only); db2 at 947 (read-only), 972, 997 (writable): the flip is between samples.
+  for (const [at, w] of [[925, true], [950, true], [975, false], [1000, false]] as const) o.samples.push({ at, host: 'a', writable: w, state: 'ok' });
+  for (const [at, w] of [[922, false], [947, false], [972, true], [997, true]] as const) o.samples.push({ at, host: 'b', writable: w, state: 'ok' });
+  o.samples.sort((x, y) => x.at - y.at);
+  assert.equal(o.splitBrainMs(900, 1000), 0);
+  assert.equal(o.splitBrainMs(900, 1000, undefined, 'upper'), 3);
 });
 
 test('splitBrainMs honours a VIP filter (a dead host serves nothing)', () => {
@@ -36,7 +49,7 @@ test('vipArrival and firstWritable find the first change after the fault', () =>
 test('the table and the SVG render a result', () => {
   const r: DrillResult = {
     scenario: 'x', title: 't <&>', startedAt: '', pass: true, failures: [], writeOutageS: 1.5, vipMoveS: 1, promotionS: 1.2,
-    acked: 10, lost: 0, lostIds: [], splitBrainMs: 0, topology: 'ok', finalMaster: 'db2', marks: [{ t: 100, label: 'fault' }],
+    acked: 10, lost: 0, lostIds: [], splitBrainMs: 0, splitBrainUpperMs: 0, topology: 'ok', finalMaster: 'db2', marks: [{ t: 100, label: 'fault' }],
     durationS: 1, notes: [],
     timeline: { t0: 0, end: 1000, faultAt: 100, ackBuckets: [1, 2, 0, 3], vip: [{ host: 'db1', from: 0, to: 100 }], writable: [], errors: [] },
   };
