@@ -11,6 +11,8 @@ import type { BinlogApplier, BinlogChunk, MysqlTarget } from './types.js';
 const BINLOG_MAGIC = Buffer.from([0xfe, 0x62, 0x69, 0x6e]);
 // Enough of a tool's stderr to name the failing statement; the rest is noise.
 const STDERR_KEEP = 4096;
+// A large row event becomes one long BINLOG statement; the client's 16 MB default would cut it.
+const CLIENT_MAX_PACKET = 1024 * 1024 * 1024;
 
 const TOOLS = {
   mariadb: { dump: 'mariadb-binlog', client: 'mariadb' },
@@ -58,7 +60,7 @@ export function createBinlogApplier(opts: BinlogApplierOptions): BinlogApplier {
           const file = `${stem}-${i}.binlog`;
           await writePrivate(file, Buffer.concat([BINLOG_MAGIC, c.formatDescription, c.events]));
           written.push(file);
-          await pipeline(tools.dump, [file], tools.client, [`--defaults-extra-file=${cnf}`, '--batch', '--binary-mode'], signal,
+          await pipeline(tools.dump, [file], tools.client, [`--defaults-extra-file=${cnf}`, '--batch', '--binary-mode', `--max-allowed-packet=${CLIENT_MAX_PACKET}`], signal,
             `${c.sourceFile}:${c.from}-${c.to} (kept in ${file})`);
         }
         // Applied: the temp binlogs are no longer needed; on failure they stay for the operator.
