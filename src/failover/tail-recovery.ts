@@ -215,8 +215,11 @@ export async function recoverOldMasterTail(ctx: TransitionContext, session: Loca
     return { kind: 'complete', detail: plan.summary };
   }
   if (plan.kind === 'unknown') {
-    log.warn(plan.summary);
-    return { kind: 'unknown', detail: plan.summary };
+    // The binlog was read but cannot be cut safely: as much a gap as an unapplied one, so the policy decides.
+    const detail = `${plan.summary}; its tail cannot be recovered automatically`;
+    log.error(detail);
+    const tool = a.flavor === 'mariadb' ? 'mariadb-binlog' : 'mysqlbinlog';
+    return { kind: 'gap', detail, operatorHint: `${tool} --start-position=${a.execSourceLogPos} ${a.relaySourceLogFile} on the old master lists what follows` };
   }
   const gap = (why: string): TailOutcome => {
     const detail = `${plan.summary}: ${plan.missing} missing here; ${why}`;

@@ -143,8 +143,8 @@ describe('promotion and demotion on MySQL 8.4 (transcribed answers, scripted cli
 });
 
 // The old master's host answers SSH: its binlog has one complete transaction after the replica's position.
-function oldMasterFiles(): PeerFilesConnector {
-  const tail: BinlogTail = { file: '/var/lib/mysql/binlog.000009', endPos: 1400, tornBytes: 20, walkedFrom: 900, formatDescriptionEnd: 126,
+function oldMasterFiles(walkedFrom = 900): PeerFilesConnector {
+  const tail: BinlogTail = { file: '/var/lib/mysql/binlog.000009', endPos: 1400, tornBytes: 20, walkedFrom, formatDescriptionEnd: 126,
     lastGtid: 'uuid-a:11', groups: [{ start: 900, end: 1400, gtid: 'uuid-a:11' }] };
   return {
     connect: async () => ({
@@ -182,5 +182,16 @@ describe("MASTER recovering the unreachable old master's binlog tail (MySQL 8.4 
     assert.ok(!local.executed.includes('SET GLOBAL read_only = 0'), JSON.stringify(local.executed));
     assert.deepEqual(local.executed.slice(-2), ['SET GLOBAL super_read_only = 1', 'SET GLOBAL read_only = 1']);
     assert.equal(positions[0]?.role, 'fenced');
+  });
+
+  it("when the replica's position is not an event start in the old master's binlog then nothing is applied and the policy refuses", async () => {
+    const local = mysql84Server({ readOnly: 1, replica: stoppedReplica, executed: 'uuid-a:1-10' });
+    let applies = 0;
+    const binlogApplier: BinlogApplier = { apply: async () => void applies++ };
+    const ctx = context(connectorFor({ 3306: 'refused', 3307: local }), []);
+    await assert.rejects(handleTransition('MASTER', { ...ctx, ports: { ...ctx.ports, peerFiles: oldMasterFiles(4), binlogApplier } }, AbortSignal.timeout(5000)),
+      (err: Error & { code?: string }) => err.code === 'PROMOTION_REFUSED' && /binlog\.000009:900 is not an event start.*cannot be recovered automatically/.test(err.message));
+    assert.equal(applies, 0);
+    assert.ok(!local.executed.includes('SET GLOBAL read_only = 0'));
   });
 });
