@@ -28,6 +28,10 @@ export interface Mark {
 
 export interface DrillCtx {
   readonly marks: Mark[];
+  /** When the fault that the figures measure from happened (default: when the scenario started). */
+  faultAt: number;
+  /** Marks now as the measured fault (for scenarios that prepare a condition first). */
+  faultNow(label: string): void;
   /** Hosts powered off, and since when: their leftover VIP address serves nothing. */
   readonly deadSince: Partial<Record<DbHostId, number>>;
   mark(label: string): void;
@@ -116,6 +120,11 @@ async function stopWriter(child: ChildProcess): Promise<void> {
 function makeCtx(marks: Mark[], log: (s: string) => void): DrillCtx {
   return {
     marks,
+    faultAt: Date.now(),
+    faultNow(label) {
+      this.faultAt = Date.now();
+      this.mark(label);
+    },
     deadSince: {},
     mark(label) {
       marks.push({ at: Date.now(), label });
@@ -245,11 +254,13 @@ export async function runDrill(sc: Scenario, labOpts: LabOptions, log: (s: strin
     await waitFor('the writer to get acknowledgements', 20_000, async () => (acks.length > 20 ? true : undefined), 100);
     await sleep(Math.max(0, t0 + WARMUP_MS - Date.now()));
     faultAt = Date.now();
+    ctx.faultAt = faultAt;
     await sc.run(ctx);
   } catch (err) {
     failure = `drill step failed: ${(err as Error).message.split('\n')[0]}`;
     log(`  ${failure}`);
   }
+  faultAt = ctx.faultAt;
   // Settle: wait for the expected topology (bounded), then keep writing 2 s more.
   let nodes: NodeFinal[] = [];
   let verdict = { ok: false, text: '', master: null as DbHostId | null };
@@ -344,7 +355,7 @@ export async function runDrill(sc: Scenario, labOpts: LabOptions, log: (s: strin
     }
     return out;
   };
-  const allMarks = [{ at: faultAt, label: 'fault' }, ...marks];
+  const allMarks = [{ at: faultAt, label: 'fault' }, ...marks.filter((m) => m.label !== 'fault')];
   if (vipArr !== undefined) allMarks.push({ at: vipArr, label: `VIP on ${HOSTS[newMaster].hostname}` });
   if (prom !== undefined) allMarks.push({ at: prom, label: `${HOSTS[newMaster].hostname} writable` });
   allMarks.sort((x, y) => x.at - y.at);
