@@ -2,7 +2,7 @@ import { AppError, describeError } from '../errors.js';
 import { describeDialect, detectDialect, type Dialect } from '../mysql/dialect.js';
 import { describeMysqlError } from '../mysql/errors.js';
 import {
-  durableCommits, fenceWrites, openWrites, resetReplicaAll, semiSyncFor, startReplicaIoThread, startReplicaSqlThread,
+  durableCommits, fenceWrites, killConnection, replicaIoThreadIds, openWrites, resetReplicaAll, semiSyncFor, startReplicaIoThread, startReplicaSqlThread,
   stopReplica, stopReplicaIoThread, stopReplicaSqlThread, waitForGtids, type ReplicaStatus,
 } from '../mysql/queries.js';
 import type { Row, SqlClient } from '../mysql/types.js';
@@ -101,10 +101,26 @@ async function waitForCatchUp(ctx: TransitionContext, session: LocalSession, sta
 }
 
 // STOP SLAVE can hang on a dead master's socket: bounded, then the IO and SQL threads one by one on a fresh connection.
-export async function stopReplicationBounded(ctx: TransitionContext, session: LocalSession, signal: AbortSignal): Promise<void> {
+// With a source known to be unreachable, the IO thread is killed first: STOP waits ~2 s on a hung source's socket, KILL does not.
+export async function stopReplicationBounded(ctx: TransitionContext, session: LocalSession, signal: AbortSignal,
+  opts: { sourceUnreachable?: boolean } = {}): Promise<void> {
   const { config, ports, steps } = ctx;
   const b = stepBudgets(config);
   const d = session.dialect;
+  if (opts.sourceUnreachable) {
+    try {
+      await steps.run('kill-io-thread', b.query, signal, async (s) => {
+        // The SQL thread first: everything received is applied already, and nothing more may be.
+        await steps.write(session.client, 'kill-io-thread', 'local', [stopReplicaSqlThread(d)], s);
+        const ids = await session.client.query<Row>(replicaIoThreadIds(d).sql, [], { signal: s });
+        const kills = ids.map((r) => Number(r['id'])).filter((id) => Number.isSafeInteger(id) && id > 0).map(killConnection);
+        if (kills.length > 0) await steps.write(session.client, 'kill-io-thread', 'local', kills, s);
+      });
+    } catch (err) {
+      if (steps.dryRun) throw err;
+      ports.log.warn(`could not kill the replication IO thread (${describeError(err)}); STOP will wait for it`);
+    }
+  }
   try {
     await steps.run('stop-replication', b.stopReplica + 500, signal, (s) =>
       steps.write(session.client, 'stop-replication', 'local', [stopReplica(d)], s, b.stopReplica));
@@ -200,7 +216,7 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
         log.info(`replica caught up to ${catchUp.target || 'its relay log'} (${catchUp.detail})`);
       }
 
-      await stopReplicationBounded(ctx, session, signal);
+      await stopReplicationBounded(ctx, session, signal, { sourceUnreachable: peerGtids === undefined });
       replicaAtStop = await readReplica(session.client, d, signal);
       applied = await readServerState(session.client, d, signal);
       if (replicaAtStop && replicaAtStop.ioRunning === 'Yes' && !steps.dryRun) {

@@ -133,6 +133,12 @@ export function allowAdminWrites(d: Dialect): Statement[] {
   return d.superReadOnly ? [stmt('SET GLOBAL super_read_only = 0')] : [];
 }
 
+/** Connection ids of the replication IO (receiver) thread, for KILL when STOP would wait on a hung source. */
+export function replicaIoThreadIds(d: Dialect): Statement {
+  if (d.flavor === 'mariadb') return stmt("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO'");
+  return stmt("SELECT PROCESSLIST_ID AS id FROM performance_schema.threads WHERE NAME IN ('thread/sql/replica_io', 'thread/sql/slave_io') AND PROCESSLIST_ID IS NOT NULL");
+}
+
 export const killConnection = (id: number): Statement => {
   if (!Number.isSafeInteger(id) || id <= 0) throw new AppError('INTERNAL', `refusing connection id ${id}`);
   return stmt('KILL CONNECTION ?', [id]);

@@ -73,4 +73,24 @@ describe('notify MASTER on a real MariaDB replica', { skip }, () => {
     assert.equal((await b.sql('SELECT id FROM appdb.t WHERE id = 11')).length, 0, 'the delayed row is the logged gap');
     assert.equal(await readOnly(a), 1, 'the reachable old master was fenced');
   });
+  it('when the old master is hung (SIGSTOP) then notify kills the replication IO thread rather than waiting on STOP, and opens writes', async () => {
+    const dirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a);
+    await a.sql("INSERT INTO appdb.t VALUES (20, 'before the hang')");
+    await waitReceived(a, b);
+    a.signal('SIGSTOP');
+    try {
+      const r = await runNotify(['--config', dirs.configPath, '--foreground', 'master']);
+
+      assert.equal(r.code, 0, r.stderr + readNotifyLog(dirs));
+      assert.equal(await readOnly(b), 0);
+      assert.equal((await b.sql('SELECT id FROM appdb.t WHERE id = 20')).length, 1);
+      const log = readNotifyLog(dirs);
+      assert.match(log, /sql local: KILL CONNECTION \d+/);
+      assert.match(log, /step kill-io-thread done/);
+      assert.doesNotMatch(log, /did not finish/, 'STOP did not have to wait on the hung source');
+      assert.equal(await slaveStatus(b), undefined, 'replication detached');
+    } finally {
+      a.signal('SIGCONT');
+    }
+  });
 });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig, type Config } from '../../../src/config/schema.js';
 import { handleTransition } from '../../../src/failover/handle.js';
 import type { PositionRecord } from '../../../src/failover/position-record.js';
+import { systemClock } from '../../../src/platform/clock.js';
 import { StepRunner, type FailoverPorts, type TransitionContext } from '../../../src/failover/steps.js';
 import { createMemoryLogger } from '../../../src/log/stderr-logger.js';
 import type { BinlogApplier, BinlogChunk, MysqlTarget, Row, SqlClient, SqlConnector } from '../../../src/mysql/types.js';
@@ -52,6 +53,7 @@ function mysql84Server(o: { readOnly: number; replica: Row | undefined; executed
         return [{ result: 0 }];
       }
       if (sql.startsWith('SELECT GTID_SUBTRACT')) return [{ errant: o.subtract ?? '' }];
+      if (sql.startsWith('SELECT PROCESSLIST_ID AS id FROM performance_schema.threads')) return [{ id: 77 }];
       if (sql.startsWith('SELECT ID AS id')) return [{ id: 50, user: 'app', command: 'Sleep' }, { id: 51, user: 'repl', command: 'Binlog Dump GTID' }];
       throw new Error(`unscripted query: ${sql}`);
     },
@@ -82,7 +84,7 @@ function connectorFor(servers: Record<number, ScriptedServer | 'refused'>): SqlC
 function context(sql: SqlConnector, positions: PositionRecord[]): TransitionContext {
   const ports: FailoverPorts = {
     sql, log: createMemoryLogger(),
-    clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+    clock: systemClock,
     writePosition: async (r) => void positions.push(r),
   };
   return { config, ports, transitionId: 't-1', steps: new StepRunner(ports) };
@@ -101,7 +103,7 @@ describe('promotion and demotion on MySQL 8.4 (transcribed answers, scripted cli
     await handleTransition('MASTER', context(connectorFor({ 3306: 'refused', 3307: local }), positions), AbortSignal.timeout(5000));
     assert.deepEqual(local.waits, [['uuid-a:1-10', 2]]);
     assert.deepEqual(local.executed, [
-      'STOP REPLICA', 'RESET REPLICA ALL',
+      'STOP REPLICA SQL_THREAD', 'KILL CONNECTION ? [77]', 'STOP REPLICA', 'RESET REPLICA ALL',
       'SET GLOBAL sync_binlog = 1', 'SET GLOBAL innodb_flush_log_at_trx_commit = 1',
       'SET GLOBAL rpl_semi_sync_source_enabled = 1', 'SET GLOBAL rpl_semi_sync_replica_enabled = 0',
       'SET GLOBAL super_read_only = 0', 'SET GLOBAL read_only = 0',
@@ -168,7 +170,8 @@ describe("MASTER recovering the unreachable old master's binlog tail (MySQL 8.4 
     await handleTransition('MASTER', { ...ctx, ports: { ...ctx.ports, peerFiles: oldMasterFiles(), binlogApplier } }, AbortSignal.timeout(5000));
     assert.deepEqual(applied.map((c) => [c.sourceFile, c.from, c.to, c.formatDescription.length, c.events.length]),
       [['/var/lib/mysql/binlog.000009', 900, 1400, 122, 500]]);
-    assert.deepEqual(local.executed.slice(0, 4), ['STOP REPLICA', 'SET GLOBAL super_read_only = 0', '<apply>', 'RESET REPLICA ALL']);
+    assert.deepEqual(local.executed.slice(0, 6),
+      ['STOP REPLICA SQL_THREAD', 'KILL CONNECTION ? [77]', 'STOP REPLICA', 'SET GLOBAL super_read_only = 0', '<apply>', 'RESET REPLICA ALL']);
     assert.equal(local.executed.at(-1), 'SET GLOBAL read_only = 0');
   });
 
