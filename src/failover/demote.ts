@@ -5,9 +5,10 @@ import {
   changeSource, fenceWrites, gtidSubtract, semiSyncFor, setGtidSlavePos, startReplica, startReplicaIoThread, stopReplicaIoThread,
   type ReplicaStatus, type SourceSpec,
 } from '../mysql/queries.js';
+import { classifyMysqlError } from '../mysql/errors.js';
 import type { Row, SqlClient } from '../mysql/types.js';
 import { mariaErrantCheck, mergeMariaPositions, type ErrantCheck } from './gtid.js';
-import { fenceServer, openPeerMysql, readPeerPositionRecord } from './peer.js';
+import { fenceBudgetMs, fenceServer, openPeerMysql, readPeerPositionRecord } from './peer.js';
 import { nextPollDelay } from './plans.js';
 import type { PositionRecord } from './position-record.js';
 import { openLocal, stopReplicationBounded, type LocalSession } from './promote.js';
@@ -102,7 +103,7 @@ export async function demote(ctx: TransitionContext, signal: AbortSignal): Promi
   try {
     const d = session.dialect;
     // Fence first: whatever happens next, this node takes no more writes.
-    await steps.run('fence-local', b.query * 2, signal, (s) =>
+    await steps.run('fence-local', fenceBudgetMs(ctx, d), signal, (s) =>
       fenceServer(ctx, session.client, d, 'local', 'fence-local', config.notify.killClientConnections, s));
     const local = await steps.run('read-local', b.query, signal, (s) => readServerState(session.client, d, s));
 
@@ -208,17 +209,30 @@ export async function demote(ctx: TransitionContext, signal: AbortSignal): Promi
 export async function fenceAndRecord(ctx: TransitionContext, role: 'stopped' | 'fenced', signal: AbortSignal): Promise<void> {
   const { config, ports, steps } = ctx;
   const b = stepBudgets(config);
-  let session: LocalSession;
-  try {
-    session = await openLocal(ctx, signal);
-  } catch (err) {
-    // The usual STOP: mysqld itself is down (check-mysql stopped keepalived). Nothing to fence.
-    ports.log.warn(`local MySQL does not answer (${describeError(err)}): nothing to fence or record`);
-    return;
+  let session: LocalSession | undefined;
+  let delay = 200;
+  while (session === undefined) {
+    try {
+      session = await openLocal(ctx, signal);
+    } catch (err) {
+      // The usual STOP: mysqld itself is down (check-mysql stopped keepalived); it restarts read-only. Nothing to fence.
+      if (!hungNotDown(err) || signal.aborted) {
+        const hung = hungNotDown(err);
+        ports.log[hung ? 'error' : 'warn'](`local MySQL does not answer (${describeError(err)}): ` +
+          (hung ? 'it is hung and could not be fenced before the deadline' : 'nothing to fence or record'));
+        if (hung) throw err;
+        return;
+      }
+      // A hung mysqld (SIGSTOP, I/O stall) may resume writable without the VIP: keep trying to fence it, bounded.
+      ports.log.warn(`local MySQL accepts but does not answer (${describeError(err)}): retrying the fence in ${delay} ms`);
+      await ports.clock.sleep(delay, signal).catch(() => undefined);
+      delay = nextPollDelay(delay);
+    }
   }
   try {
     const d = session.dialect;
-    await steps.run('fence-local', b.query, signal, (s) => steps.write(session.client, 'fence-local', 'local', fenceWrites(d), s));
+    await steps.run('fence-local', fenceBudgetMs(ctx, d), signal, (s) =>
+      fenceServer(ctx, session.client, d, 'local', 'fence-local', config.notify.killClientConnections, s));
     await steps.run('record-position', b.query + 1000, signal, async (s) => {
       const now = await readServerState(session.client, d, s);
       const rec = positionRecordFrom(now, { node: config.node.name, role, transitionId: ctx.transitionId, recordedAt: new Date(ports.clock.now()).toISOString() });
@@ -231,4 +245,10 @@ export async function fenceAndRecord(ctx: TransitionContext, role: 'stopped' | '
   } finally {
     session.client.close();
   }
+}
+
+// A connection that timed out (a process that accepts and never answers) rather than one refused (no mysqld).
+function hungNotDown(err: unknown): boolean {
+  const cause = err instanceof AppError && err.cause !== undefined ? err.cause : err;
+  return classifyMysqlError(cause) === 'timeout' || (err instanceof AppError && err.code === 'DEADLINE_EXCEEDED');
 }

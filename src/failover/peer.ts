@@ -40,12 +40,30 @@ export async function openPeerMysql(ctx: TransitionContext, step: string, signal
   }
 }
 
-// Fences a server: read-only first (new writes fail at once), then kill client sessions so they reconnect via the VIP.
+// Fences a server read-only and (by config) kills its client sessions so pools reconnect through the VIP.
 export async function fenceServer(ctx: TransitionContext, client: SqlClient, d: Dialect, where: string,
   step: string, killClients: boolean, signal: AbortSignal): Promise<void> {
+  // A commit waiting for its semi-sync ack blocks SET read_only=1: killing the client sessions first releases it.
+  if (killClients) await killClientConnections(ctx, client, where, step, signal);
+  // Bounded above the semi-sync timeout, so the fence outlasts any commit still waiting for an ack.
+  await ctx.steps.write(client, step, where, fenceWrites(d), signal, fenceTimeoutMs(ctx, d));
+  // Sessions that connected between the first kill and the fence: read-only now, but pools must move to the VIP.
+  if (killClients) await killClientConnections(ctx, client, where, step, signal);
+}
+
+/** The longest a fence statement may wait: a commit blocked on a semi-sync ack ends by the semi-sync timeout. */
+export function fenceTimeoutMs(ctx: TransitionContext, d: Dialect): number {
+  return Math.max(ctx.config.mysql.queryTimeoutMs, d.semiSync.timeoutMs + 1000);
+}
+
+/** Step budget for fenceServer: the fence itself plus two rounds of kills. */
+export function fenceBudgetMs(ctx: TransitionContext, d: Dialect): number {
+  return fenceTimeoutMs(ctx, d) + 2 * ctx.config.mysql.queryTimeoutMs + 1000;
+}
+
+async function killClientConnections(ctx: TransitionContext, client: SqlClient, where: string, step: string,
+  signal: AbortSignal): Promise<void> {
   const { config, steps, ports } = ctx;
-  await steps.write(client, step, where, fenceWrites(d), signal);
-  if (!killClients) return;
   const ids = clientConnectionsToKill(await readProcessList(client, signal), {
     ownThreadId: client.threadId, users: [config.mysql.user, config.replication.user],
   });

@@ -8,7 +8,7 @@ import {
 import type { Row, SqlClient } from '../mysql/types.js';
 import type { BinlogTail } from '../ssh/types.js';
 import { mariaPositionReached } from './gtid.js';
-import { fenceServer, openPeerMysql, readPeerBinlogTail } from './peer.js';
+import { fenceBudgetMs, fenceServer, openPeerMysql, readPeerBinlogTail } from './peer.js';
 import { compareTail, decideAfterCatchUp, hasReplication, nextPollDelay, relayLogApplied } from './plans.js';
 import { positionRecordFrom, readReplica, readServerState, type ServerState } from './server-state.js';
 import { localTarget, stepBudgets, type TransitionContext } from './steps.js';
@@ -163,7 +163,7 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
       let peerGtids: string | undefined;
       if (peer.reachable) {
         try {
-          await steps.run('fence-old-master', b.query * 2, signal, (s) =>
+          await steps.run('fence-old-master', fenceBudgetMs(ctx, peer.dialect), signal, (s) =>
             fenceServer(ctx, peer.client, peer.dialect, `old master ${config.peer.host}`, 'fence-old-master', config.notify.killClientConnections, s));
           // Read after fencing: everything it will ever have, so the wait target is exact.
           const fenced = await readServerState(peer.client, peer.dialect, signal);

@@ -16,6 +16,10 @@ export interface SemiSyncNames {
   readonly source?: string;
   /** `rpl_semi_sync_slave` or `rpl_semi_sync_replica`. */
   readonly replica?: string;
+  /** How long a commit waits for a replica's ack before falling back to async (server default 10 s). */
+  readonly timeoutMs: number;
+  /** rpl_semi_sync_master_wait_no_slave / _source_wait_no_replica: a commit waits the timeout even with no replica. */
+  readonly waitWithNoReplica: boolean;
 }
 
 /** What a server speaks: decided from its own answers (version + variables present), never from config. */
@@ -73,6 +77,8 @@ export function dialectFromAnswers(answers: ServerAnswers): Dialect {
       : 'rpl_semi_sync_master_enabled' in vars ? { source: 'rpl_semi_sync_master' } : {}),
     ...('rpl_semi_sync_replica_enabled' in vars ? { replica: 'rpl_semi_sync_replica' }
       : 'rpl_semi_sync_slave_enabled' in vars ? { replica: 'rpl_semi_sync_slave' } : {}),
+    timeoutMs: Number(vars['rpl_semi_sync_source_timeout'] ?? vars['rpl_semi_sync_master_timeout'] ?? 10_000) || 10_000,
+    waitWithNoReplica: (vars['rpl_semi_sync_source_wait_no_replica'] ?? vars['rpl_semi_sync_master_wait_no_slave'] ?? 'ON').toUpperCase() !== 'OFF',
   };
   if (mariadb) {
     return {

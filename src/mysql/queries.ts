@@ -64,6 +64,8 @@ export const PROBED_VARIABLES = [
   'gtid_binlog_pos', 'gtid_mode', 'super_read_only', 'log_bin', 'log_bin_index',
   'rpl_semi_sync_master_enabled', 'rpl_semi_sync_slave_enabled',
   'rpl_semi_sync_source_enabled', 'rpl_semi_sync_replica_enabled',
+  'rpl_semi_sync_master_timeout', 'rpl_semi_sync_source_timeout',
+  'rpl_semi_sync_master_wait_no_slave', 'rpl_semi_sync_source_wait_no_replica',
 ] as const;
 
 export const probeVersion = (): Statement => stmt('SELECT VERSION() AS version, @@version_comment AS versionComment');

@@ -180,7 +180,7 @@ export class MariaDbServer {
 
   /** Sends a signal to this mariadbd (SIGKILL, SIGSTOP, SIGCONT…): a process the test started and owns. */
   signal(sig: NodeJS.Signals): void {
-    if (this.child?.pid !== undefined) process.kill(this.child.pid, sig);
+    if (this.child?.pid !== undefined && this.running()) process.kill(this.child.pid, sig);
   }
 
   /** SIGKILL and wait for the exit (bounded). */

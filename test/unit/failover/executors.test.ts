@@ -117,7 +117,9 @@ describe('promotion and demotion on MySQL 8.4 (transcribed answers, scripted cli
     const ctx = context(connectorFor({ 3306: peer, 3307: local }), []);
     await assert.rejects(handleTransition('BACKUP', ctx, AbortSignal.timeout(5000)),
       (err: Error & { code?: string }) => err.code === 'ERRANT_TRANSACTIONS' && err.message.includes('uuid-a:11-12'));
-    assert.deepEqual(local.executed, ['SET GLOBAL super_read_only = 1', 'SET GLOBAL read_only = 1', 'KILL CONNECTION ? [50]']);
+    // Kill first (a commit waiting for a semi-sync ack would block the fence), fence, then kill late arrivals.
+    assert.deepEqual(local.executed,
+      ['KILL CONNECTION ? [50]', 'SET GLOBAL super_read_only = 1', 'SET GLOBAL read_only = 1', 'KILL CONNECTION ? [50]']);
     assert.deepEqual(peer.executed, []);
   });
 
