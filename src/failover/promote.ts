@@ -249,6 +249,11 @@ export async function promote(ctx: TransitionContext, signal: AbortSignal): Prom
     await steps.run('durable-commits', b.query, signal, (s) => steps.write(session.client, 'durable-commits', 'local', durableCommits(), s));
     const semi = semiSyncFor(d, 'master');
     if (semi.length === 0) log.warn('no semi-sync plugin installed: this master will replicate asynchronously');
+    else if (d.semiSync.waitWithNoReplica) {
+      // With no replica attached yet, the first commit waits the whole semi-sync timeout: a write outage after every failover.
+      log.warn(`semi-sync waits for a replica even when none is connected: the first commit may stall ` +
+        `${d.semiSync.timeoutMs} ms; set ${d.semiSync.source}_wait_no_${d.semiSync.source === 'rpl_semi_sync_source' ? 'replica' : 'slave'}=OFF`);
+    }
     await steps.run('semi-sync-master', b.query, signal, (s) => steps.write(session.client, 'semi-sync-master', 'local', semi, s));
     await steps.run('open-writes', b.query, signal, (s) => steps.write(session.client, 'open-writes', 'local', openWrites(d), s));
     log.info('local server is writable');
