@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'PROMOTION_REFUSED'
   | 'FAILOVER_STEP_FAILED'
   | 'KEEPALIVED_STOP_FAILED'
+  | 'SUPERSEDED'
   | 'INTERNAL';
 
 export class AppError extends Error {

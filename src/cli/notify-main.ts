@@ -206,7 +206,10 @@ async function runWorker(config: Config, store: RequestStore, seq: number, log: 
       lock: fileLock(join(config.paths.stateDir, 'notify'), { staleMs: LOCK_STALE_MS }),
     }, { lockWaitMs: n.lockWaitMs, maxTransitions: MAX_TRANSITIONS_PER_LOCK }, async (req, lost) => {
       const tlog = log.child({ transitionId: req.transitionId, state: req.state, seq: req.seq });
-      const ports = realPorts(config, tlog, peerFiles, sql);
+      const ports: FailoverPorts = {
+        ...realPorts(config, tlog, peerFiles, sql),
+        newerRequestPending: async () => ((await store.latest())?.seq ?? 0) > req.seq,
+      };
       const ctx: TransitionContext = { config, ports, transitionId: req.transitionId, steps: new StepRunner(ports) };
       const started = Date.now();
       tlog.info(`transition to ${req.state} started (request #${req.seq} from ${req.origin}, pid ${req.pid})`);
@@ -216,6 +219,11 @@ async function runWorker(config: Config, store: RequestStore, seq: number, log: 
         await log.attach();
         return { exitCode: EXIT.OK, outcome: 'done' };
       } catch (err) {
+        if (isAppError(err) && err.code === 'SUPERSEDED') {
+          tlog.info(`transition to ${req.state} cut short: ${err.message}`, { durationMs: Date.now() - started, steps: ctx.steps.timings });
+          await log.attach();
+          return { exitCode: EXIT.OK, outcome: `superseded: ${err.message}` };
+        }
         const exitCode = isAppError(err) ? exitCodeForError(err.code) : EXIT.INTERNAL;
         // One line for an operator running it by hand (a detached worker's stderr goes nowhere; the log has it all).
         process.stderr.write(`notify: ${req.state}: ${describeError(err)}\n`);

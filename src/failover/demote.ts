@@ -45,6 +45,10 @@ async function waitPeerPromoted(ctx: TransitionContext, peer: { client: SqlClien
     let delay = 20;
     let state = initial;
     while (state.readOnly && ports.clock.now() < until) {
+      // A newer request (keepalived's MASTER right after its start-up BACKUP) must not queue behind this wait.
+      if (await ports.newerRequestPending?.()) {
+        throw new AppError('SUPERSEDED', 'a newer request is waiting: leaving this node fenced without rejoining the still read-only peer');
+      }
       await ports.clock.sleep(Math.min(delay, Math.max(1, until - ports.clock.now())), s);
       delay = nextPollDelay(delay);
       state = await readServerState(peer.client, peer.dialect, s);
@@ -120,6 +124,7 @@ export async function demote(ctx: TransitionContext, signal: AbortSignal): Promi
           ...(state.gtidExecuted !== undefined ? { gtidExecuted: state.gtidExecuted } : {}),
         };
       } catch (err) {
+        if (err instanceof AppError && err.code === 'SUPERSEDED') throw err;
         log.warn(`lost the peer while reading its position: ${describeError(err)}`);
       } finally {
         peer.client.close();

@@ -19,6 +19,8 @@ export interface FailoverPorts {
   readonly log: Logger;
   /** Atomic write of this node's position.json into paths.stateDir. */
   writePosition(record: PositionRecord): Promise<void>;
+  /** True when a request newer than this transition's is waiting (latest wins): long waits end early. */
+  readonly newerRequestPending?: () => Promise<boolean>;
   /** Dry run: each planned write goes here as a line, and nothing is executed. */
   readonly plan?: (line: string) => void;
 }
@@ -50,7 +52,8 @@ export class StepRunner {
     } catch (err) {
       const durationMs = this.ports.clock.now() - started;
       this.timings.push({ step, durationMs, ok: false });
-      this.ports.log.error(`step ${step} failed: ${describeError(err)}`, { step, durationMs, code: isAppError(err) ? err.code : undefined });
+      const level = isAppError(err) && err.code === 'SUPERSEDED' ? 'info' : 'error';
+      this.ports.log[level](`step ${step} ${level === 'info' ? 'cut short' : 'failed'}: ${describeError(err)}`, { step, durationMs, code: isAppError(err) ? err.code : undefined });
       if (!isAppError(err) && signal.aborted) {
         throw new AppError('DEADLINE_EXCEEDED', `step ${step} exceeded its ${budgetMs} ms deadline`, { cause: err });
       }

@@ -111,6 +111,20 @@ describe('promotion and demotion on MySQL 8.4 (transcribed answers, scripted cli
     assert.deepEqual([positions[0]?.role, positions[0]?.binlogFile, positions[0]?.gtidBinlogPos], ['master', 'binlog.000004', 'uuid-a:1-10']);
   });
 
+  it('when BACKUP waits for a still read-only peer and a newer request arrives then it ends at once, fenced, without rejoining', async () => {
+    const local = mysql84Server({ readOnly: 0, replica: undefined, executed: 'uuid-a:1-10' });
+    const peer = mysql84Server({ readOnly: 1, replica: undefined, executed: 'uuid-a:1-10' });
+    const ctx = context(connectorFor({ 3306: peer, 3307: local }), []);
+    let polls = 0;
+    const ports = { ...ctx.ports, newerRequestPending: async () => ++polls >= 3 };
+    await assert.rejects(handleTransition('BACKUP', { ...ctx, ports, steps: new StepRunner(ports) }, AbortSignal.timeout(5000)),
+      (err: Error & { code?: string }) => err.code === 'SUPERSEDED');
+    assert.equal(polls, 3);
+    assert.ok(local.executed.includes('SET GLOBAL read_only = 1'), 'fenced first');
+    assert.equal(local.executed.some((q) => q.startsWith('CHANGE REPLICATION SOURCE TO')), false, 'never pointed at a read-only peer');
+    assert.deepEqual(peer.executed, []);
+  });
+
   it('when BACKUP finds GTIDs the new master lacks (GTID_SUBTRACT) then it stays fenced and never configures replication', async () => {
     const local = mysql84Server({ readOnly: 0, replica: undefined, executed: 'uuid-a:1-12', subtract: 'uuid-a:11-12' });
     const peer = mysql84Server({ readOnly: 0, replica: undefined, executed: 'uuid-a:1-10' });
