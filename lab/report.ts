@@ -28,7 +28,8 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 
 export function timelineSvg(r: DrillResult): string {
   const W = 1000;
-  const left = 60;
+  // Room for the lane labels ("db2 writable") at the left of the plot.
+  const left = 100;
   const right = 20;
   const plotW = W - left - right;
   const tl = r.timeline;
