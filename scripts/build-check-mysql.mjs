@@ -38,6 +38,8 @@ const hotPlugin = {
     // The file logger stays out of the hot bundle: its own file, require()d only when a run has something to log.
     build.onResolve({ filter: /\/log\/winston-logger\.js$/ }, () => ({ path: './check-mysql-log.cjs', external: true }));
     build.onResolve({ filter: /^\.\/check-mysql-cold\.cjs$/ }, (a) => ({ path: a.path, external: true }));
+    // ssh2 likewise: loaded only when the semi-sync guard asks the witness.
+    build.onResolve({ filter: /\/ssh\/ssh2-peer-files\.js$/ }, () => ({ path: './check-mysql-ssh.cjs', external: true }));
     // Only createConnection: mysql2's index also sets up pools, clusters and the promise wrappers.
     build.onResolve({ filter: /^mysql2$/ }, () => ({ path: 'mysql2', namespace: 'hot' }));
     build.onResolve({ filter: /^(tls|node:tls)$/ }, () => ({ path: 'tls', namespace: 'hot' }));
@@ -80,6 +82,7 @@ await esbuild.build({
 // bin/check-mysql is CommonJS (bin/package.json): it takes the bundle loader as CommonJS too.
 await esbuild.build({ ...common, entryPoints: [`${dist}/src/platform/code-cache.js`], outfile: `${dist}/check-mysql-loader.cjs` });
 await esbuild.build({ ...common, entryPoints: [`${dist}/src/log/winston-logger.js`], outfile: `${dist}/check-mysql-log.cjs`, packages: 'external' });
+await esbuild.build({ ...common, entryPoints: [`${dist}/src/ssh/ssh2-peer-files.js`], outfile: `${dist}/check-mysql-ssh.cjs`, packages: 'external' });
 
 // code-cache.ts reads the bundle as latin1 (no UTF-8 decoding): esbuild's ascii charset guarantees that is exact.
 if (/[^\x00-\x7f]/.test(readFileSync(bundle, 'latin1'))) throw new Error(`${bundle} is not pure ASCII`);
@@ -95,8 +98,9 @@ try {
     node: { name: 'warm-up' },
     mysql: { host: '127.0.0.1', port: server.port, user: 'warm-up', password: 'warm-up' },
     replication: { user: 'warm-up', password: 'warm-up' },
-    peer: { host: '127.0.0.1', ssh: { knownHostsFile: '/dev/null' } },
+    peer: { host: '127.0.0.1', mysqlPort: server.port, ssh: { knownHostsFile: '/dev/null' } },
     paths: { logDir: tmp, stateDir: tmp, keepalivedPidFile: `${tmp}/keepalived.pid` },
+    check: { gateway: { host: '127.0.0.1', port: server.port } },
   };
   writeFileSync(`${tmp}/config.json`, JSON.stringify(config), { mode: 0o600 });
   const code = await loaded.exports.checkMysqlMain(['--config', `${tmp}/config.json`]);

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'FAILOVER_STEP_FAILED'
   | 'KEEPALIVED_STOP_FAILED'
   | 'SUPERSEDED'
+  | 'STATE_CORRUPT'
   | 'INTERNAL';
 
 export class AppError extends Error {

@@ -4,7 +4,10 @@ import { DEFAULT_CONFIG_PATH, type Config } from '../config/schema.js';
 import { AppError, describeError, isAppError } from '../errors.js';
 import { checkHealth, type HealthDeps, type HealthRun } from '../health/check.js';
 import { CHECK_RESERVE_MS } from '../config/check-budget.js';
-import { describeAttempt, isQuiet, type Attempt, type Verdict } from '../health/evaluate.js';
+import { describeAttempt, evaluate, isQuiet, type Attempt, type Verdict } from '../health/evaluate.js';
+import { spawn } from 'node:child_process';
+import { statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { stopKeepalived, type ProcessControl, type StopOutcome } from '../keepalived/pidfile.js';
 import type { LogFields, Logger } from '../log/types.js';
 import { createLineLogger } from '../log/stderr-logger.js';
@@ -16,6 +19,9 @@ import { createMysqldInspector } from '../platform/mysqld-inspector.js';
 import { readPidFile, readProcess, sendSigterm } from '../platform/procfs.js';
 import { installWatchdog } from '../platform/process.js';
 import { probeTcp } from '../platform/tcp-probe.js';
+import { readLocalGuard, runGuard, type GuardOutcome, type GuardPorts } from '../health/guard.js';
+import { isolationEndpoints, probeAny, type Endpoint } from '../health/isolation.js';
+import { appendAsyncSwitch, readStepDown, writeStepDown, type StepDownRecord } from '../state/files.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 export const CHECK_MYSQL_USAGE = `Usage: check-mysql [--config PATH] [--explain]
@@ -67,6 +73,14 @@ export interface CheckMysqlIo {
   readonly processControl: ProcessControl;
   /** Opens the daily-rotated file log; only reached on a run that has something to say. */
   readonly openLog: (config: Config) => Promise<Logger>;
+  readonly guard: (config: Config) => GuardPorts;
+  readonly stepDown: {
+    read(config: Config): StepDownRecord | undefined;
+    /** Whether the peer's MySQL port answers (connect or refusal): the newer master is in sight again. */
+    peerInSight(config: Config, signal: AbortSignal): Promise<boolean>;
+    /** Asks notify to rejoin (it clears the marker once this node replicates, or finds no newer master); rate-limited. */
+    requestRejoin(config: Config, configPath: string): 'requested' | 'recently-requested';
+  };
 }
 
 export const realCheckMysqlIo: CheckMysqlIo = {
@@ -80,8 +94,22 @@ export const realCheckMysqlIo: CheckMysqlIo = {
       ...(config.paths.mysqldPidFile !== undefined ? { pidFile: config.paths.mysqldPidFile } : {}),
       ...(config.mysql.socketPath !== undefined ? { socketPath: config.mysql.socketPath } : {}),
     }),
-    ...(config.check.gateway !== undefined ? { gateway: gatewayProber(config.check.gateway) } : {}),
+    isolation: isolationProber(isolationEndpoints(config)),
+    readLocal: readLocalGuard,
   }),
+  guard: (config) => ({
+    sql: mysql2Connector,
+    // A literal specifier: the bundle keeps ssh2 out of the healthy path and loads it only for a proof through the witness.
+    witness: async () => (await import('../ssh/ssh2-peer-files.js')).ssh2WitnessConnector,
+    recordAsyncSwitch: (r) => appendAsyncSwitch(config.paths.stateDir, r),
+    stepDown: (r) => writeStepDown(config.paths.stateDir, r),
+    now: () => Date.now(),
+  }),
+  stepDown: {
+    read: (config) => readStepDown(config.paths.stateDir),
+    peerInSight: async (config, signal) => (await probeTcp(config.peer.host, config.peer.mysqlPort, 300, signal)).answered,
+    requestRejoin: (config, configPath) => requestRejoin(config, configPath, Date.now()),
+  },
   processControl: { readPidFile: (p) => readPidFile(p), readProcess: (pid) => readProcess(pid), sendSigterm },
   openLog: async (config) => {
     // winston is loaded here and only here: a healthy run never pays for it.
@@ -90,8 +118,8 @@ export const realCheckMysqlIo: CheckMysqlIo = {
   },
 };
 
-function gatewayProber(g: NonNullable<Config['check']['gateway']>): HealthDeps['gateway'] {
-  return (signal) => probeTcp(g.host, g.port, g.timeoutMs, signal);
+function isolationProber(endpoints: readonly Endpoint[]): NonNullable<HealthDeps['isolation']> {
+  return (signal) => probeAny(endpoints, (e, s) => probeTcp(e.host, e.port, e.timeoutMs, s), signal);
 }
 
 // Slack after check.deadlineMs for the watchdog: the run's own deadline handling comes first.
@@ -128,9 +156,10 @@ async function checkOnce(
     attemptBudgetMs: config.mysql.connectTimeoutMs + config.mysql.queryTimeoutMs,
     reserveMs: CHECK_RESERVE_MS,
   };
+  const marker = await stepDownState(config, args.configPath, io, run.signal);
   let health: HealthRun;
   try {
-    health = await checkHealth(target, policy, io.health(config), run);
+    health = withStepDown(await checkHealth(target, policy, io.health(config), run), marker.steppedDown);
   } catch (err) {
     if (!isAppError(err) || err.code !== 'DEADLINE_EXCEEDED') throw err;
     if (args.explain) io.stdout(`verdict: none, ${err.message} (exit ${EXIT.DEADLINE})\n`);
@@ -138,18 +167,65 @@ async function checkOnce(
     throw err;
   }
 
+  const guard = health.verdict.status === 'healthy' && !args.explain
+    ? await runGuard(config, health.local, target, io.guard(config), run.signal)
+    : { action: 'none' as const, detail: '' };
+  if (guard.action === 'stepped-down') health = withStepDown(health, guard.detail);
   const { verdict } = health;
-  if (isQuiet(verdict) && !args.explain) return EXIT.OK;
+  if (isQuiet(verdict) && guard.action === 'none' && !args.explain) return EXIT.OK;
 
   const stop = verdict.status === 'down' && config.check.onDown === 'stop-keepalived'
     ? stopKeepalived(config.paths.keepalivedPidFile, io.processControl, { dryRun: args.explain })
     : undefined;
   const code = verdict.status === 'healthy' ? EXIT.OK : EXIT.DOWN;
   if (args.explain) io.stdout(explainRun(config, health, stop, code));
-  if (!isQuiet(verdict)) {
-    await writeLog(io, config, run, (log) => logRun(log, target, health, stop, config, code));
+  if (!isQuiet(verdict) || guard.action !== 'none') {
+    await writeLog(io, config, run, (log) => {
+      if (marker.rejoin === 'requested') log.warn(`${config.peer.name}'s MySQL is in sight: asked notify to rejoin (it decides whether a newer master is there)`);
+      logGuard(log, guard);
+      if (!isQuiet(verdict)) logRun(log, target, health, stop, config, code);
+    });
   }
   return code;
+}
+
+// A node a newer master fenced stays out of the VRRP race until that master is in sight again, then rejoins as BACKUP.
+async function stepDownState(config: Config, configPath: string, io: CheckMysqlIo, signal: AbortSignal): Promise<{ steppedDown?: string; rejoin?: 'requested' | 'recently-requested' }> {
+  const marker = io.stepDown.read(config);
+  if (marker === undefined) return {};
+  const summary = `stepped down at ${marker.at || '?'} by ${marker.by}${marker.term > 0 ? ` (term ${marker.term})` : ''}: ${marker.reason}`;
+  if (!(await io.stepDown.peerInSight(config, signal))) {
+    return { steppedDown: `${summary}; out of the VRRP race until ${config.peer.name}'s MySQL is in sight` };
+  }
+  return { steppedDown: `${summary}; out of the VRRP race until a rejoin clears the marker`, rejoin: io.stepDown.requestRejoin(config, configPath) };
+}
+
+function withStepDown(h: HealthRun, steppedDown: string | undefined): HealthRun {
+  if (steppedDown === undefined) return h;
+  const probes = { ...h.probes, steppedDown };
+  return { ...h, probes, verdict: evaluate(probes) };
+}
+
+const REJOIN_REQUEST_EVERY_MS = 15_000;
+
+// notify records the request and detaches its worker; the stamp file keeps this to one request per interval.
+function requestRejoin(config: Config, configPath: string, now: number): 'requested' | 'recently-requested' {
+  const stamp = join(config.paths.stateDir, 'rejoin-requested');
+  try {
+    if (now - statSync(stamp).mtimeMs < REJOIN_REQUEST_EVERY_MS) return 'recently-requested';
+  } catch {
+    // No stamp yet: request.
+  }
+  writeFileSync(stamp, `${new Date(now).toISOString()}\n`);
+  const notify = join(dirname(process.argv[1] ?? ''), 'notify');
+  spawn(notify, ['--config', configPath, 'rejoin'], { detached: true, stdio: 'ignore' }).unref();
+  return 'requested';
+}
+
+function logGuard(log: Logger, g: GuardOutcome): void {
+  if (g.action === 'none') return;
+  const level = g.action === 'enabled-semi-sync' ? 'info' : g.action === 'kept-waiting' ? 'warn' : 'error';
+  log[level](`semi-sync guard: ${g.action}: ${g.detail}`, { action: g.action });
 }
 
 function mysqlTarget(config: Config): MysqlTarget {
@@ -188,7 +264,7 @@ function logRun(log: Logger, target: MysqlTarget, health: HealthRun, stop: StopO
   if (probes.port) log.info(`port: ${probes.port.detail}`, { listening: probes.port.listening });
   probes.retries.forEach((a, i) => logAttempt(log, `retry ${i + 1} of ${config.check.retries}`, a, where));
   if (probes.retriesCutShort) log.warn('retries cut short: another one would not end before check.deadlineMs', { deadlineMs: config.check.deadlineMs });
-  if (probes.gateway) log.info(`gateway: ${probes.gateway.detail}`, { answered: probes.gateway.answered, ms: probes.gateway.ms });
+  if (probes.isolation) log.info(`isolation guard: ${probes.isolation.detail}`, { answered: probes.isolation.answered, ms: probes.isolation.ms });
   logVerdict(log, verdict, code);
   if (stop) {
     const level = stop.action === 'signalled' || stop.action === 'dry-run' ? 'warn' : 'error';
@@ -223,7 +299,8 @@ export function explainRun(config: Config, health: HealthRun, stop: StopOutcome 
   if (probes.port) lines.push(`  port: ${probes.port.listening ? 'open' : 'CLOSED'}: ${probes.port.detail}`);
   probes.retries.forEach((a, i) => lines.push(attempt(`retry ${i + 1}`, a)));
   if (probes.retriesCutShort) lines.push('  retries cut short: another one would not end before the deadline');
-  if (probes.gateway) lines.push(`  gateway: ${probes.gateway.answered ? 'answers' : 'SILENT'} in ${probes.gateway.ms} ms: ${probes.gateway.detail}`);
+  if (probes.isolation) lines.push(`  isolation guard: ${probes.isolation.answered ? 'answers' : 'SILENT'} in ${probes.isolation.ms} ms: ${probes.isolation.detail}`);
+  if (probes.steppedDown) lines.push(`  stepped down: ${probes.steppedDown}`);
   lines.push(verdict.status === 'down' ? `verdict: DOWN (${verdict.reason}): ${verdict.summary}` : `verdict: healthy: ${verdict.summary}`);
   if (stop) lines.push(`action: ${stop.detail}${stop.action === 'dry-run' ? ' (--explain never signals)' : ''}`);
   else if (verdict.status === 'down') lines.push('action: none (check.onDown is "exit")');

@@ -2,6 +2,8 @@ import { AppError } from '../errors.js';
 import { CHECK_RESERVE_MS, minimumDeadlineMs } from './check-budget.js';
 
 export type OnDown = 'stop-keepalived' | 'exit';
+/** What a master does when its replica stops acknowledging and no witness can say whether the replica is alive. */
+export type WithoutWitness = 'fence' | 'async';
 export type OnCatchUpTimeout = 'promote' | 'refuse';
 
 export interface MysqlEndpoint {
@@ -34,6 +36,12 @@ export interface GatewayGuard {
   readonly timeoutMs: number;
 }
 
+/** A third host both nodes reach over SSH: a second path to the peer and a third vantage point (issue 7). */
+export interface WitnessSettings {
+  readonly host: string;
+  readonly ssh: SshSettings;
+}
+
 export interface Config {
   readonly node: { readonly name: string };
   readonly mysql: MysqlEndpoint;
@@ -59,6 +67,11 @@ export interface Config {
     readonly stateDir: string;
     readonly keepalivedPidFile: string;
     readonly mysqldPidFile?: string;
+  };
+  /** Optional witness; without one, check.gateway is the isolation guard and partition.withoutWitness decides. */
+  readonly witness?: WitnessSettings;
+  readonly partition: {
+    readonly withoutWitness: WithoutWitness;
   };
   readonly check: {
     readonly retries: number;
@@ -172,9 +185,15 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
   const checkIn = asObject(root['check'] ?? {}, 'check', problems) ?? {};
   const notifyIn = asObject(root['notify'] ?? {}, 'notify', problems) ?? {};
   const gatewayIn = checkIn['gateway'] === undefined ? undefined : asObject(checkIn['gateway'], 'check.gateway', problems);
+  const witnessIn = root['witness'] === undefined ? undefined : asObject(root['witness'], 'witness', problems);
+  const witnessSshIn = witnessIn === undefined ? undefined : asObject(witnessIn['ssh'] ?? {}, 'witness.ssh', problems);
+  const partitionIn = asObject(root['partition'] ?? {}, 'partition', problems) ?? {};
 
   for (const [obj, path, known] of [
-    [root, '', ['node', 'mysql', 'replication', 'peer', 'paths', 'check', 'notify']],
+    [root, '', ['node', 'mysql', 'replication', 'peer', 'witness', 'partition', 'paths', 'check', 'notify']],
+    [witnessIn ?? {}, 'witness.', ['host', 'ssh']],
+    [witnessSshIn ?? {}, 'witness.ssh.', ['user', 'port', 'identityFile', 'knownHostsFile', 'hostKeySha256', 'connectTimeoutMs', 'commandTimeoutMs']],
+    [partitionIn, 'partition.', ['withoutWitness']],
     [node, 'node.', ['name']],
     [mysqlIn, 'mysql.', ['host', 'port', 'socketPath', 'user', 'password', 'passwordFile', 'connectTimeoutMs', 'queryTimeoutMs']],
     [replIn, 'replication.', ['user', 'password', 'passwordFile', 'heartbeatPeriodS', 'connectRetryS']],
@@ -196,28 +215,35 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
     ...(optStr(mysqlIn, 'mysql.', 'socketPath') !== undefined ? { socketPath: mysqlIn['socketPath'] as string } : {}),
     user: str(mysqlIn, 'mysql.', 'user'),
     password: password(mysqlIn, 'mysql.'),
-    connectTimeoutMs: int(mysqlIn, 'mysql.', 'connectTimeoutMs', 1000, 10, 60_000),
+    connectTimeoutMs: int(mysqlIn, 'mysql.', 'connectTimeoutMs', 500, 10, 60_000),
     queryTimeoutMs: int(mysqlIn, 'mysql.', 'queryTimeoutMs', 1000, 10, 600_000),
   };
 
   const peerName = str(peerIn, 'peer.', 'name', 'peer');
   const pathsStateDir = str(pathsIn, 'paths.', 'stateDir', '/var/lib/keepalived-mysql');
-  const knownHostsFile = optStr(sshIn, 'peer.ssh.', 'knownHostsFile');
-  const hostKeySha256 = optStr(sshIn, 'peer.ssh.', 'hostKeySha256');
-  if (knownHostsFile === undefined && hostKeySha256 === undefined) {
-    problems.push('peer.ssh.knownHostsFile: set knownHostsFile or hostKeySha256 (an unchecked host key is never accepted)');
-  }
-  if (hostKeySha256 !== undefined && !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(hostKeySha256)) {
-    problems.push(`peer.ssh.hostKeySha256: expected "SHA256:<43 base64 chars>" as printed by ssh-keygen -lf, got ${show(hostKeySha256)}`);
-  }
-  const ssh: SshSettings = {
-    user: str(sshIn, 'peer.ssh.', 'user', 'root'),
-    port: int(sshIn, 'peer.ssh.', 'port', 22, 1, 65535),
-    identityFile: str(sshIn, 'peer.ssh.', 'identityFile', '/root/.ssh/id_ed25519'),
-    ...(knownHostsFile !== undefined ? { knownHostsFile } : {}),
-    ...(hostKeySha256 !== undefined ? { hostKeySha256 } : {}),
-    connectTimeoutMs: int(sshIn, 'peer.ssh.', 'connectTimeoutMs', 2000, 100, 60_000),
-    commandTimeoutMs: int(sshIn, 'peer.ssh.', 'commandTimeoutMs', 3000, 100, 600_000),
+  const sshSettings = (o: Json, path: string): SshSettings => {
+    const knownHostsFile = optStr(o, path, 'knownHostsFile');
+    const hostKeySha256 = optStr(o, path, 'hostKeySha256');
+    if (knownHostsFile === undefined && hostKeySha256 === undefined) {
+      problems.push(`${path}knownHostsFile: set knownHostsFile or hostKeySha256 (an unchecked host key is never accepted)`);
+    }
+    if (hostKeySha256 !== undefined && !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(hostKeySha256)) {
+      problems.push(`${path}hostKeySha256: expected "SHA256:<43 base64 chars>" as printed by ssh-keygen -lf, got ${show(hostKeySha256)}`);
+    }
+    return {
+      user: str(o, path, 'user', 'root'),
+      port: int(o, path, 'port', 22, 1, 65535),
+      identityFile: str(o, path, 'identityFile', '/root/.ssh/id_ed25519'),
+      ...(knownHostsFile !== undefined ? { knownHostsFile } : {}),
+      ...(hostKeySha256 !== undefined ? { hostKeySha256 } : {}),
+      connectTimeoutMs: int(o, path, 'connectTimeoutMs', 1000, 100, 60_000),
+      commandTimeoutMs: int(o, path, 'commandTimeoutMs', 3000, 100, 600_000),
+    };
+  };
+  const ssh = sshSettings(sshIn, 'peer.ssh.');
+  const witness: WitnessSettings | undefined = witnessIn === undefined ? undefined : {
+    host: str(witnessIn, 'witness.', 'host'),
+    ssh: sshSettings(witnessSshIn ?? {}, 'witness.ssh.'),
   };
   const binlogIndexFile = optStr(peerIn, 'peer.', 'binlogIndexFile');
 
@@ -229,12 +255,15 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
   };
 
   const check = {
-    retries: int(checkIn, 'check.', 'retries', 5, 0, 100),
-    retryIntervalMs: int(checkIn, 'check.', 'retryIntervalMs', 1000, 0, 60_000),
-    deadlineMs: int(checkIn, 'check.', 'deadlineMs', 8000, 100, 600_000),
-    onDown: oneOf(checkIn, 'check.', 'onDown', ['stop-keepalived', 'exit'] as const, 'stop-keepalived'),
+    retries: int(checkIn, 'check.', 'retries', 2, 0, 100),
+    retryIntervalMs: int(checkIn, 'check.', 'retryIntervalMs', 500, 0, 60_000),
+    deadlineMs: int(checkIn, 'check.', 'deadlineMs', 4000, 100, 600_000),
+    onDown: oneOf(checkIn, 'check.', 'onDown', ['exit', 'stop-keepalived'] as const, 'exit'),
     ...(gateway !== undefined ? { gateway } : {}),
   };
+  if (witness === undefined && gateway === undefined) {
+    problems.push('witness: configure a witness (recommended) or check.gateway: a node must be able to tell that it is the isolated one');
+  }
   const minimumDeadline = minimumDeadlineMs({
     retries: check.retries,
     retryIntervalMs: check.retryIntervalMs,
@@ -282,6 +311,8 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
       keepalivedPidFile: str(pathsIn, 'paths.', 'keepalivedPidFile', '/run/keepalived.pid'),
       ...(mysqldPidFile !== undefined ? { mysqldPidFile } : {}),
     },
+    ...(witness !== undefined ? { witness } : {}),
+    partition: { withoutWitness: oneOf(partitionIn, 'partition.', 'withoutWitness', ['fence', 'async'] as const, 'fence') },
     check,
     notify,
   };

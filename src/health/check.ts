@@ -3,9 +3,10 @@ import { classifyMysqlError, describeMysqlError } from '../mysql/errors.js';
 import type { MysqlTarget, SqlClient, SqlConnector } from '../mysql/types.js';
 import type { Clock } from '../platform/clock.js';
 import { deadline, withSignal } from '../platform/deadline.js';
+import type { LocalReading } from './semisync-guard.js';
 import {
   answered, evaluate, retryFits, shouldRetry,
-  type Attempt, type GatewayFinding, type PortFinding, type ProcessFinding, type Probes, type RetryPolicy, type Verdict,
+  type Attempt, type IsolationFinding, type PortFinding, type ProcessFinding, type Probes, type RetryPolicy, type Verdict,
 } from './evaluate.js';
 
 /** Looks at the local mysqld without talking to it. Reads of /proc never block, so these are synchronous. */
@@ -14,19 +15,23 @@ export interface MysqldInspector {
   listening(): PortFinding;
 }
 
-/** Answers whether the gateway answers; resolves (never rejects) within its own timeout or when signal fires. */
-export type GatewayProber = (signal: AbortSignal) => Promise<GatewayFinding>;
+/** Answers whether any other vantage point answers; resolves (never rejects) within its own timeout or when signal fires. */
+export type IsolationProber = (signal: AbortSignal) => Promise<IsolationFinding>;
 
 export interface HealthDeps {
   readonly connector: SqlConnector;
   readonly inspector: MysqldInspector;
   readonly clock: Clock;
-  readonly gateway?: GatewayProber;
+  readonly isolation?: IsolationProber;
+  /** Reads the semi-sync guard's inputs on the connection that just answered; a failure only skips the guard. */
+  readonly readLocal?: (client: SqlClient, signal: AbortSignal) => Promise<LocalReading | undefined>;
 }
 
 export interface HealthRun {
   readonly probes: Probes;
   readonly verdict: Verdict;
+  /** What the answering connection read for the semi-sync guard. */
+  readonly local?: LocalReading;
 }
 
 // Runs the seed-004 check: one attempt; if it fails, inspect process and port; retry while both are there.
@@ -39,10 +44,11 @@ export async function checkHealth(
   const { clock } = deps;
   const since = (): number => clock.now() - run.startedAt;
   const gatewayStop = new AbortController();
-  // The gateway probe runs alongside the first attempt so a healthy run pays for it in wall time only once.
-  const gatewayPending = deps.gateway?.(AbortSignal.any([run.signal, gatewayStop.signal]));
+  // The isolation probe runs alongside the first attempt so a healthy run pays for it in wall time only once.
+  const gatewayPending = deps.isolation?.(AbortSignal.any([run.signal, gatewayStop.signal]));
   gatewayPending?.catch(() => {});
 
+  let local: LocalReading | undefined;
   const attempt = async (): Promise<Attempt> => {
     const at = since();
     const started = clock.now();
@@ -51,7 +57,9 @@ export async function checkHealth(
     try {
       client = await withSignal(deps.connector.connect(target, attemptSignal), attemptSignal, 'connecting to MySQL');
       await withSignal(client.query('SELECT 1', undefined, { signal: attemptSignal, timeoutMs: target.queryTimeoutMs }), attemptSignal, 'SELECT 1');
-      return { ok: true, at, ms: clock.now() - started };
+      const ms = clock.now() - started;
+      if (deps.readLocal) local = await deps.readLocal(client, attemptSignal).catch(() => undefined);
+      return { ok: true, at, ms };
     } catch (err) {
       if (run.signal.aborted) throw deadlinePassed('a MySQL attempt', err);
       return { ok: false, kind: classifyMysqlError(err), detail: describeMysqlError(err), at, ms: clock.now() - started };
@@ -63,9 +71,9 @@ export async function checkHealth(
   try {
     const first = await attempt();
     if (answered(first)) {
-      const gateway = gatewayPending ? await withSignal(gatewayPending, run.signal, 'the gateway probe') : undefined;
-      const probes: Probes = { first, retries: [], retriesCutShort: false, ...(gateway ? { gateway } : {}) };
-      return { probes, verdict: evaluate(probes) };
+      const isolation = gatewayPending ? await withSignal(gatewayPending, run.signal, 'the isolation probe') : undefined;
+      const probes: Probes = { first, retries: [], retriesCutShort: false, ...(isolation ? { isolation } : {}) };
+      return { probes, verdict: evaluate(probes), ...(local ? { local } : {}) };
     }
     gatewayStop.abort();
 
@@ -86,9 +94,9 @@ export async function checkHealth(
       }
     }
     const recovered = retries.find(answered) !== undefined;
-    const gateway = recovered && deps.gateway ? await withSignal(deps.gateway(run.signal), run.signal, 'the gateway probe') : undefined;
-    const probes: Probes = { first, process, port, retries, retriesCutShort, ...(gateway ? { gateway } : {}) };
-    return { probes, verdict: evaluate(probes) };
+    const isolation = recovered && deps.isolation ? await withSignal(deps.isolation(run.signal), run.signal, 'the isolation probe') : undefined;
+    const probes: Probes = { first, process, port, retries, retriesCutShort, ...(isolation ? { isolation } : {}) };
+    return { probes, verdict: evaluate(probes), ...(local ? { local } : {}) };
   } finally {
     gatewayStop.abort();
   }

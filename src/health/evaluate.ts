@@ -19,7 +19,8 @@ export interface PortFinding {
   readonly detail: string;
 }
 
-export interface GatewayFinding {
+/** The isolation guard: did any other vantage point (peer, witness or gateway) answer? */
+export interface IsolationFinding {
   readonly answered: boolean;
   readonly detail: string;
   readonly ms: number;
@@ -33,7 +34,9 @@ export interface Probes {
   readonly retries: readonly Attempt[];
   /** The retry loop stopped early because another retry would not have fit before the deadline. */
   readonly retriesCutShort: boolean;
-  readonly gateway?: GatewayFinding;
+  readonly isolation?: IsolationFinding;
+  /** A newer master fenced this node (state dir stepdown.json) and is not reachable yet. */
+  readonly steppedDown?: string;
 }
 
 export interface RetryPolicy {
@@ -45,7 +48,7 @@ export interface RetryPolicy {
   readonly reserveMs: number;
 }
 
-export type DownReason = 'process-missing' | 'port-closed' | 'no-answer-after-retries' | 'gateway-silent';
+export type DownReason = 'process-missing' | 'port-closed' | 'no-answer-after-retries' | 'isolated' | 'stepped-down';
 
 export type Verdict =
   | {
@@ -95,8 +98,11 @@ export function evaluate(probes: Probes): Verdict {
 }
 
 function aliveVerdict(probes: Probes, hit: Attempt, which: string): Verdict {
-  if (probes.gateway !== undefined && !probes.gateway.answered) {
-    return { status: 'down', reason: 'gateway-silent', summary: `MySQL answers but the gateway does not (${probes.gateway.detail}): this node is the isolated one` };
+  if (probes.isolation !== undefined && !probes.isolation.answered) {
+    return { status: 'down', reason: 'isolated', summary: `MySQL answers but nothing else does (${probes.isolation.detail}): this node is the isolated one` };
+  }
+  if (probes.steppedDown !== undefined) {
+    return { status: 'down', reason: 'stepped-down', summary: probes.steppedDown };
   }
   const recovered = hit !== probes.first;
   if (hit.ok) {
@@ -111,7 +117,7 @@ function aliveVerdict(probes: Probes, hit: Attempt, which: string): Verdict {
   };
 }
 
-/** A run worth a log entry: anything but a plain answer. */
+/** True for a plain answer: the run that writes nothing to the log. */
 export function isQuiet(v: Verdict): boolean {
   return v.status === 'healthy' && v.how === 'answered';
 }

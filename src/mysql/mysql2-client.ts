@@ -13,7 +13,7 @@ export const mysql2Connector: SqlConnector = {
         return;
       }
       const conn = mysql.createConnection({
-        ...(target.socketPath ? { socketPath: target.socketPath } : { host: target.host, port: target.port }),
+        ...(target.stream ? { stream: target.stream } : target.socketPath ? { socketPath: target.socketPath } : { host: target.host, port: target.port }),
         user: target.user,
         password: target.password,
         connectTimeout: target.connectTimeoutMs,

@@ -267,3 +267,18 @@ export function readBinlogStatus(row: Row | undefined): { file: string; pos: num
     ...(typeof gtids === 'string' ? { executedGtids: gtids.replace(/\s+/g, '') } : {}),
   };
 }
+
+// ---------- the semi-sync guard (check-mysql on the master) ----------
+
+/** One cheap read after the check's SELECT 1: role, commits stuck waiting for an ack, connected replicas. */
+export const guardReading = (): Statement => stmt(
+  'SELECT @@GLOBAL.read_only AS ro, ' +
+  "(SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync ACK%' AND TIME >= 1) AS stuck, " +
+  "(SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%') AS dumps");
+
+/** The master-side semi-sync switch under either name, and the GTID position, without knowing the dialect. */
+export const guardVariables = (): Statement => stmt(
+  "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('rpl_semi_sync_master_enabled', 'rpl_semi_sync_source_enabled', 'gtid_binlog_pos', 'gtid_executed')");
+
+export const setSemiSyncMaster = (variable: string, on: boolean): Statement =>
+  stmt(`SET GLOBAL ${checkVariableName(variable)} = ${on ? 1 : 0}`);

@@ -23,6 +23,8 @@ export interface MysqlTarget {
   host: string;
   port: number;
   socketPath?: string;
+  /** An already open stream to the server (a port forwarded through the witness); host/port then only name it. */
+  stream?: import('node:stream').Duplex;
   user: string;
   password: string;
   connectTimeoutMs: number;

@@ -1,10 +1,10 @@
 import { connect } from 'node:net';
-import type { GatewayFinding } from '../health/evaluate.js';
+import type { IsolationFinding } from '../health/evaluate.js';
 
 // Seed 000 stage 4, without ping: a TCP connect that succeeds or is refused proves the gateway answers.
-export function probeTcp(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<GatewayFinding> {
+export function probeTcp(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<IsolationFinding> {
   const started = Date.now();
-  return new Promise<GatewayFinding>((resolve) => {
+  return new Promise<IsolationFinding>((resolve) => {
     const socket = connect({ host, port });
     const done = (answeredNow: boolean, detail: string): void => {
       clearTimeout(timer);

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Client } from 'ssh2';
 import type { ConnectConfig, SFTPWrapper, ServerHostKeyAlgorithm } from 'ssh2';
-import type { SshSettings } from '../config/schema.js';
+import type { Duplex } from 'node:stream';
+import type { SshSettings, WitnessSettings } from '../config/schema.js';
 import { AppError, describeError } from '../errors.js';
 import { POSITION_RECORD_FILE } from '../failover/position-record.js';
 import type { PositionRecord } from '../failover/position-record.js';
@@ -11,7 +12,7 @@ import { binlogsFromIndex, lastBinlogFromIndex, walkBinlog } from './binlog-tail
 import type { RandomAccessFile } from './binlog-tail.js';
 import { fingerprintMatches, knownKeyTypes, sha256Fingerprint, verifyHostKey } from './known-hosts.js';
 import { parsePositionRecord } from './parse-position-record.js';
-import type { BinlogTail, BinlogWalkHint, PeerFiles, PeerFilesConnector } from './types.js';
+import type { BinlogTail, BinlogWalkHint, PeerFiles, PeerFilesConnector, Witness, WitnessConnector } from './types.js';
 
 // The only module importing ssh2. Key authentication only; the host key is checked before any byte is sent
 // as this user; no remote shell: every peer read is an SFTP open/read/close.
@@ -33,31 +34,64 @@ const HOST_KEY_ALGORITHMS: Readonly<Record<string, readonly ServerHostKeyAlgorit
 
 /** Connects to the peer with ssh2 (key auth, host key checked) and opens one SFTP session. */
 export const ssh2PeerFilesConnector: PeerFilesConnector = {
-  async connect(host: string, ssh: SshSettings, signal: AbortSignal): Promise<PeerFiles> {
-    const privateKey = await readLocal(ssh.identityFile, 'identity file', 'SSH_FAILED');
-    const knownHosts = ssh.knownHostsFile === undefined ? undefined
-      : await readLocal(ssh.knownHostsFile, 'known_hosts file', 'SSH_HOST_KEY_REJECTED');
-    const where = `${ssh.user}@${host}:${ssh.port}`;
-    const hostCheck = makeHostCheck(host, ssh, knownHosts);
-    const conn = new Client();
-    const stepSignal = deadline(ssh.connectTimeoutMs, signal);
-    const onAbort = (): void => void conn.destroy();
-    stepSignal.addEventListener('abort', onAbort, { once: true });
+  async connect(host: string, ssh: SshSettings, signal: AbortSignal, via?: Witness): Promise<PeerFiles> {
+    const sock = via === undefined ? undefined : await via.forward(host, ssh.port, signal);
+    const { conn, where } = await sshSession(host, ssh, signal, sock);
     try {
-      await withSignal(handshake(conn, where, ssh, host, privateKey, hostCheck), stepSignal, `SSH connect to ${where}`);
+      const stepSignal = deadline(ssh.connectTimeoutMs, signal);
       const sftp = await withSignal(openSftp(conn), stepSignal, `SFTP start on ${where}`);
       return new Ssh2PeerFiles(conn, sftp, where, ssh.commandTimeoutMs);
     } catch (err) {
       conn.destroy();
-      if (err instanceof AppError && err.code === 'DEADLINE_EXCEEDED' && !signal.aborted) {
-        throw new AppError('PEER_UNREACHABLE', `SSH to ${where}: no session within ${ssh.connectTimeoutMs} ms`, { cause: err });
-      }
       throw err;
-    } finally {
-      stepSignal.removeEventListener('abort', onAbort);
     }
   },
 };
+
+/** The witness: an SSH session used only for port forwarding (direct-tcpip), as `ssh -W` would. */
+export const ssh2WitnessConnector: WitnessConnector = {
+  async connect(witness: WitnessSettings, signal: AbortSignal): Promise<Witness> {
+    const { conn, where } = await sshSession(witness.host, witness.ssh, signal, undefined);
+    return {
+      where,
+      forward: (host, port, s) => {
+        const opened = new Promise<Duplex>((resolve, reject) => {
+          conn.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+            if (err) reject(new AppError('PEER_UNREACHABLE', `witness ${where} cannot reach ${host}:${port}: ${describeError(err)}`, { cause: err }));
+            else resolve(stream);
+          });
+        });
+        return withSignal(opened, deadline(witness.ssh.connectTimeoutMs, s), `opening ${host}:${port} through the witness ${where}`);
+      },
+      close: () => conn.destroy(),
+    };
+  },
+};
+
+// Key auth and host key check, directly or over a forwarded stream (a jump through the witness).
+async function sshSession(host: string, ssh: SshSettings, signal: AbortSignal, sock: Duplex | undefined): Promise<{ conn: Client; where: string }> {
+  const privateKey = await readLocal(ssh.identityFile, 'identity file', 'SSH_FAILED');
+  const knownHosts = ssh.knownHostsFile === undefined ? undefined
+    : await readLocal(ssh.knownHostsFile, 'known_hosts file', 'SSH_HOST_KEY_REJECTED');
+  const where = `${ssh.user}@${host}:${ssh.port}${sock ? ' (via the witness)' : ''}`;
+  const hostCheck = makeHostCheck(host, ssh, knownHosts);
+  const conn = new Client();
+  const stepSignal = deadline(ssh.connectTimeoutMs, signal);
+  const onAbort = (): void => void conn.destroy();
+  stepSignal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await withSignal(handshake(conn, where, ssh, host, privateKey, hostCheck, sock), stepSignal, `SSH connect to ${where}`);
+    return { conn, where };
+  } catch (err) {
+    conn.destroy();
+    if (err instanceof AppError && err.code === 'DEADLINE_EXCEEDED' && !signal.aborted) {
+      throw new AppError('PEER_UNREACHABLE', `SSH to ${where}: no session within ${ssh.connectTimeoutMs} ms`, { cause: err });
+    }
+    throw err;
+  } finally {
+    stepSignal.removeEventListener('abort', onAbort);
+  }
+}
 
 interface HostCheck {
   readonly verifier: (key: Buffer) => boolean;
@@ -97,7 +131,7 @@ function makeHostCheck(host: string, ssh: SshSettings, knownHosts: string | unde
 }
 
 function handshake(conn: Client, where: string, ssh: SshSettings, host: string, privateKey: string,
-                   hostCheck: HostCheck): Promise<void> {
+                   hostCheck: HostCheck, sock: Duplex | undefined): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     const fail = (err: AppError): void => {
@@ -125,8 +159,7 @@ function handshake(conn: Client, where: string, ssh: SshSettings, host: string, 
     });
     conn.once('close', () => fail(new AppError('SSH_FAILED', `SSH to ${where}: connection closed during the handshake`)));
     const config: ConnectConfig = {
-      host,
-      port: ssh.port,
+      ...(sock !== undefined ? { sock } : { host, port: ssh.port }),
       username: ssh.user,
       privateKey,
       authHandler: ['publickey'],
@@ -213,6 +246,25 @@ class Ssh2PeerFiles implements PeerFiles {
     return this.command(`reading ${path}`, signal, async () => {
       const data = await this.readSmallFile(path);
       return data === undefined ? undefined : parsePositionRecord(data.toString('utf8'), `${this.where}:${path}`);
+    });
+  }
+
+  readStateFile(stateDir: string, name: string, signal: AbortSignal): Promise<string | undefined> {
+    const path = posix.join(stateDir, name);
+    return this.command(`reading ${path}`, signal, async () => (await this.readSmallFile(path))?.toString('utf8'));
+  }
+
+  // Temp file then rename (posix-rename@openssh.com replaces atomically), as the local state writer does.
+  writeStateFile(stateDir: string, name: string, text: string, signal: AbortSignal): Promise<void> {
+    const path = posix.join(stateDir, name);
+    const temp = posix.join(stateDir, `.${name}.${process.pid}.tmp`);
+    return this.command(`writing ${path}`, signal, async () => {
+      await new Promise<void>((resolve, reject) => {
+        this.sftp.writeFile(temp, text, { mode: 0o600 }, (err) => (err ? reject(this.sftpError(`write ${temp}`, err)) : resolve()));
+      });
+      await new Promise<void>((resolve, reject) => {
+        this.sftp.ext_openssh_rename(temp, path, (err) => (err ? reject(this.sftpError(`rename ${temp}`, err)) : resolve()));
+      });
     });
   }
 

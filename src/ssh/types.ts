@@ -1,4 +1,5 @@
-import type { SshSettings } from '../config/schema.js';
+import type { Duplex } from 'node:stream';
+import type { SshSettings, WitnessSettings } from '../config/schema.js';
 import type { PositionRecord } from '../failover/position-record.js';
 
 /** Where the peer's binlog really ends, found by walking event headers over SFTP. */
@@ -62,10 +63,26 @@ export interface PeerFiles {
   readBinlogRange?(file: string, from: number, to: number, signal: AbortSignal): Promise<Buffer>;
   /** The peer's recorded position.json from its state dir; undefined when it has none. */
   readPositionRecord(stateDir: string, signal: AbortSignal): Promise<PositionRecord | undefined>;
+  /** A small file of the peer's state dir (term.json…); undefined when absent. */
+  readStateFile(stateDir: string, name: string, signal: AbortSignal): Promise<string | undefined>;
+  /** Replaces a file of the peer's state dir atomically (the step-down marker). */
+  writeStateFile(stateDir: string, name: string, text: string, signal: AbortSignal): Promise<void>;
   close(): void;
 }
 
 export interface PeerFilesConnector {
-  /** Connects with key auth; refuses an unknown or changed host key (AppError SSH_HOST_KEY_REJECTED). */
-  connect(host: string, ssh: SshSettings, signal: AbortSignal): Promise<PeerFiles>;
+  /** Connects with key auth, directly or through the witness; refuses an unknown or changed host key (SSH_HOST_KEY_REJECTED). */
+  connect(host: string, ssh: SshSettings, signal: AbortSignal, via?: Witness): Promise<PeerFiles>;
+}
+
+/** An SSH session to the witness host, used only to open TCP streams from there (port forwarding). */
+export interface Witness {
+  readonly where: string;
+  /** A stream to host:port as seen from the witness; PEER_UNREACHABLE when the witness cannot reach it. */
+  forward(host: string, port: number, signal: AbortSignal): Promise<Duplex>;
+  close(): void;
+}
+
+export interface WitnessConnector {
+  connect(witness: WitnessSettings, signal: AbortSignal): Promise<Witness>;
 }

@@ -13,6 +13,8 @@ export interface ConfigOptions {
   keepalivedPidFile?: string;
   onDown?: 'exit' | 'stop-keepalived';
   gateway?: { host: string; port: number; timeoutMs: number };
+  /** The peer's MySQL port, the isolation guard's other vantage point (default: a closed port, which answers). */
+  peerPort?: number;
 }
 
 export function writeCheckConfig(dir: string, o: ConfigOptions): string {
@@ -25,14 +27,14 @@ export function writeCheckConfig(dir: string, o: ConfigOptions): string {
       ...(o.socketPath ? { socketPath: o.socketPath } : {}),
     },
     replication: { user: ACCOUNTS.repl.user, password: ACCOUNTS.repl.password },
-    peer: { host: '127.0.0.1', ssh: { knownHostsFile: '/dev/null' } },
+    peer: { host: '127.0.0.1', mysqlPort: o.peerPort ?? 9, ssh: { knownHostsFile: '/dev/null' } },
     paths: {
       logDir: join(dir, 'log'), stateDir: dir, keepalivedPidFile: o.keepalivedPidFile ?? join(dir, 'no-keepalived.pid'),
       ...(o.mysqldPidFile ? { mysqldPidFile: o.mysqldPidFile } : {}),
     },
     check: {
       retries: FAST.retries, retryIntervalMs: FAST.retryIntervalMs, deadlineMs: FAST.deadlineMs, onDown: o.onDown ?? 'exit',
-      ...(o.gateway ? { gateway: o.gateway } : {}),
+      gateway: o.gateway ?? { host: '127.0.0.1', port: 9, timeoutMs: 300 },
     },
   }));
   return path;

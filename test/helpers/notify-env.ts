@@ -45,7 +45,7 @@ export function writeNodeConfig(baseDir: string, name: string, self: MariaDbServ
       ...(o.peerBinlogIndexFile !== undefined ? { binlogIndexFile: o.peerBinlogIndexFile } : {}),
     },
     paths: { logDir, stateDir, keepalivedPidFile: join(dir, 'keepalived.pid') },
-    check: { retries: 0, deadlineMs: 60_000 },
+    check: { retries: 0, deadlineMs: 60_000, gateway: { host: '127.0.0.1', port: 9 } },
     notify: {
       deadlineMs: o.deadlineMs ?? 30_000,
       catchUpTimeoutMs: o.catchUpTimeoutMs ?? 5000,

@@ -93,11 +93,11 @@ describe('check-mysql against a real MariaDB', { skip }, () => {
     }
     try {
       const dir = freshDir();
-      const r = await runBin('check-mysql', ['--explain', '--config', writeCheckConfig(dir, { port: db.port, gateway: { host: '127.0.0.1', port: stalled.port, timeoutMs: 300 } })]);
+      const r = await runBin('check-mysql', ['--explain', '--config', writeCheckConfig(dir, { port: db.port, gateway: { host: '127.0.0.1', port: stalled.port, timeoutMs: 300 }, peerPort: stalled.port })]);
       assert.equal(r.code, 1, r.stdout + r.stderr);
-      assert.match(r.stdout, /gateway: SILENT/);
-      assert.match(r.stdout, /verdict: DOWN \(gateway-silent\)/);
-      assert.match(readCheckLog(dir), /verdict: down \(gateway-silent\)/);
+      assert.match(r.stdout, /isolation guard: SILENT/);
+      assert.match(r.stdout, /verdict: DOWN \(isolated\)/);
+      assert.match(readCheckLog(dir), /verdict: down \(isolated\)/);
     } finally {
       stalled.child.kill('SIGKILL');
     }

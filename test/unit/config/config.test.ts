@@ -9,6 +9,7 @@ const minimal = () => ({
   mysql: { user: 'keepalived', passwordFile: '/etc/km/mysql.password' },
   replication: { user: 'repl', passwordFile: '/etc/km/repl.password' },
   peer: { host: '192.0.2.12', ssh: { knownHostsFile: '/root/.ssh/known_hosts' } },
+  witness: { host: '192.0.2.50', ssh: { knownHostsFile: '/root/.ssh/known_hosts' } },
   paths: {},
 });
 const hints = { configReadableByOthers: false, readPasswordFile: (p: string) => `secret-of-${p}` };
@@ -36,7 +37,9 @@ function fakeFs(files: Record<string, [number, string]>): ConfigFs {
 describe('parseConfig', () => {
   it('when only the required keys are given then every default is filled in', () => {
     const c = parseConfig(minimal(), hints);
-    assert.deepEqual(c.check, { retries: 5, retryIntervalMs: 1000, deadlineMs: 8000, onDown: 'stop-keepalived' });
+    assert.deepEqual(c.check, { retries: 2, retryIntervalMs: 500, deadlineMs: 4000, onDown: 'exit' });
+    assert.deepEqual(c.partition, { withoutWitness: 'fence' });
+    assert.equal(c.witness?.ssh.user, 'root');
     assert.equal(c.mysql.port, 3306);
     assert.equal(c.mysql.password, 'secret-of-/etc/km/mysql.password');
     assert.equal(c.paths.keepalivedPidFile, '/run/keepalived.pid');
@@ -46,12 +49,15 @@ describe('parseConfig', () => {
   const bad: { name: string; patch: (c: ReturnType<typeof minimal>) => unknown; key: RegExp }[] = [
     { name: 'a port out of range', patch: (c) => ({ ...c, mysql: { ...c.mysql, port: 70000 } }), key: /mysql\.port: expected an integer from 1 to 65535, got 70000/ },
     { name: 'an unknown key', patch: (c) => ({ ...c, check: { retrys: 3 } }), key: /check\.retrys: unknown key/ },
-    { name: 'a wrong onDown', patch: (c) => ({ ...c, check: { onDown: 'pkill' } }), key: /check\.onDown: expected one of "stop-keepalived", "exit"/ },
+    { name: 'a wrong onDown', patch: (c) => ({ ...c, check: { onDown: 'pkill' } }), key: /check\.onDown: expected one of "exit", "stop-keepalived"/ },
+    { name: 'neither a witness nor a gateway', patch: ({ witness: _w, ...c }) => c, key: /witness: configure a witness \(recommended\) or check\.gateway/ },
+    { name: 'a witness without a host key check', patch: (c) => ({ ...c, witness: { host: 'w', ssh: {} } }), key: /witness\.ssh\.knownHostsFile: set knownHostsFile or hostKeySha256/ },
+    { name: 'a wrong partition policy', patch: (c) => ({ ...c, partition: { withoutWitness: 'hope' } }), key: /partition\.withoutWitness: expected one of "fence", "async"/ },
     { name: 'no host key check', patch: (c) => ({ ...c, peer: { host: 'h', ssh: {} } }), key: /peer\.ssh\.knownHostsFile: set knownHostsFile or hostKeySha256/ },
     { name: 'password and passwordFile both', patch: (c) => ({ ...c, mysql: { ...c.mysql, password: 'x' } }), key: /mysql\.password: give password or passwordFile, not both/ },
     { name: 'a missing node name', patch: (c) => ({ ...c, node: {} }), key: /node\.name: expected a non-empty string, got nothing/ },
     { name: 'a gateway without host', patch: (c) => ({ ...c, check: { gateway: { port: 22 } } }), key: /check\.gateway\.host: expected a non-empty string/ },
-    { name: 'a deadline too short for the retries', patch: (c) => ({ ...c, check: { deadlineMs: 5000 } }), key: /check\.deadlineMs: must be at least .* \(7500\) so every retry fits, got 5000/ },
+    { name: 'a deadline too short for the retries', patch: (c) => ({ ...c, check: { deadlineMs: 1500 } }), key: /check\.deadlineMs: must be at least .* \(3000\) so every retry fits, got 1500/ },
     { name: 'not an object', patch: () => [], key: /\(root\): expected an object, got an array/ },
   ];
   for (const b of bad) {

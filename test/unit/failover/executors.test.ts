@@ -23,7 +23,7 @@ const config: Config = parseConfig({
   replication: { user: 'repl', password: 'r-secret' },
   peer: { name: 'db-a', host: '10.0.0.1', ssh: { hostKeySha256: `SHA256:${'A'.repeat(43)}` } },
   paths: {},
-  check: { retries: 0, deadlineMs: 60_000 },
+  check: { retries: 0, deadlineMs: 60_000, gateway: { host: '10.0.0.254' } },
   notify: { catchUpTimeoutMs: 2000, deadlineMs: 20_000 },
 }, { configReadableByOthers: false, readPasswordFile: () => 'x' });
 
@@ -170,6 +170,8 @@ function oldMasterFiles(walkedFrom = 900): PeerFilesConnector {
       readBinlogTails: async () => [tail],
       readBinlogRange: async (_f, from, to) => Buffer.alloc(to - from, 7),
       readPositionRecord: async () => ({ node: 'db-a', role: 'master', recordedAt: '', transitionId: 't0', binlogIndexFile: '/var/lib/mysql/binlog.index' }),
+      readStateFile: async () => undefined,
+      writeStateFile: async () => {},
       close: () => {},
     }),
   };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isAppError } from '../../../src/errors.js';
 import { checkHealth, type HealthDeps, type MysqldInspector } from '../../../src/health/check.js';
-import type { GatewayFinding, RetryPolicy } from '../../../src/health/evaluate.js';
+import type { IsolationFinding, RetryPolicy } from '../../../src/health/evaluate.js';
 import type { MysqlTarget, SqlClient, SqlConnector } from '../../../src/mysql/types.js';
 import type { Clock } from '../../../src/platform/clock.js';
 
@@ -95,11 +95,11 @@ describe('checkHealth: attempts, inspection and retries over fake ports', () => 
     );
   });
 
-  it('when MySQL answers and the gateway is silent then the verdict is down: gateway-silent', async () => {
+  it('when MySQL answers and nothing else answers then the verdict is down: isolated', async () => {
     const f = fakes(['ok']);
-    const silent = async (): Promise<GatewayFinding> => ({ answered: false, detail: 'did not answer within 300 ms', ms: 300 });
-    const r = await checkHealth(target, policy, { ...f.deps, gateway: silent }, { signal: new AbortController().signal, startedAt: 0, deadlineAt: Number.MAX_SAFE_INTEGER });
-    assert.equal(r.verdict.status === 'down' && r.verdict.reason, 'gateway-silent');
+    const silent = async (): Promise<IsolationFinding> => ({ answered: false, detail: 'did not answer within 300 ms', ms: 300 });
+    const r = await checkHealth(target, policy, { ...f.deps, isolation: silent }, { signal: new AbortController().signal, startedAt: 0, deadlineAt: Number.MAX_SAFE_INTEGER });
+    assert.equal(r.verdict.status === 'down' && r.verdict.reason, 'isolated');
   });
 
   it('when the first attempt is refused with access denied then mysqld is alive and nothing is inspected', async () => {

@@ -19,8 +19,8 @@ describe('evaluate: the seed-004 verdict from probe results', () => {
     { name: 'when a retry answers then healthy, recovered', probes: probes({ first: hung, ...there, retries: [hung, ok] }), status: 'healthy', reasonOrHow: 'recovered' },
     { name: 'when a retry gets a server error that proves life then healthy, alive-but-refusing', probes: probes({ first: hung, ...there, retries: [denied] }), status: 'healthy', reasonOrHow: 'alive-but-refusing' },
     { name: 'when every retry fails then down', probes: probes({ first: hung, ...there, retries: [hung, hung, hung] }), status: 'down', reasonOrHow: 'no-answer-after-retries' },
-    { name: 'when MySQL answers but the gateway is silent then down (isolated)', probes: probes({ first: ok, gateway: { answered: false, detail: 'no answer', ms: 500 } }), status: 'down', reasonOrHow: 'gateway-silent' },
-    { name: 'when MySQL answers and the gateway answers then healthy', probes: probes({ first: ok, gateway: { answered: true, detail: 'refused', ms: 1 } }), status: 'healthy', reasonOrHow: 'answered' },
+    { name: 'when MySQL answers but the gateway is silent then down (isolated)', probes: probes({ first: ok, isolation: { answered: false, detail: 'no answer', ms: 500 } }), status: 'down', reasonOrHow: 'isolated' },
+    { name: 'when MySQL answers and the gateway answers then healthy', probes: probes({ first: ok, isolation: { answered: true, detail: 'refused', ms: 1 } }), status: 'healthy', reasonOrHow: 'answered' },
   ];
   for (const c of cases) {
     it(c.name, () => {
