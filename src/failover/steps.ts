@@ -5,7 +5,7 @@ import { showStatement, type Statement } from '../mysql/queries.js';
 import type { BinlogApplier, MysqlTarget, SqlClient, SqlConnector } from '../mysql/types.js';
 import type { Clock } from '../platform/clock.js';
 import { deadline } from '../platform/deadline.js';
-import type { PeerFilesConnector } from '../ssh/types.js';
+import type { PeerFilesConnector, WitnessConnector } from '../ssh/types.js';
 import type { PositionRecord } from './position-record.js';
 
 /** Every side effect notify has, as small ports; the CLI passes real adapters, unit tests literals. */
@@ -13,6 +13,8 @@ export interface FailoverPorts {
   readonly sql: SqlConnector;
   /** SSH access to the peer's files; undefined when no adapter is available (logged, steps skipped). */
   readonly peerFiles?: PeerFilesConnector;
+  /** SSH to the witness host (port forwarding only); used when config.witness is set. */
+  readonly witness?: WitnessConnector;
   /** Applies the old master's recovered binlog events locally; undefined: a found gap cannot be recovered. */
   readonly binlogApplier?: BinlogApplier;
   readonly clock: Clock;

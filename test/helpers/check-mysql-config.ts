@@ -15,6 +15,7 @@ export interface ConfigOptions {
   gateway?: { host: string; port: number; timeoutMs: number };
   /** The peer's MySQL port, the isolation guard's other vantage point (default: a closed port, which answers). */
   peerPort?: number;
+  withoutWitness?: 'fence' | 'async';
 }
 
 export function writeCheckConfig(dir: string, o: ConfigOptions): string {
@@ -32,6 +33,7 @@ export function writeCheckConfig(dir: string, o: ConfigOptions): string {
       logDir: join(dir, 'log'), stateDir: dir, keepalivedPidFile: o.keepalivedPidFile ?? join(dir, 'no-keepalived.pid'),
       ...(o.mysqldPidFile ? { mysqldPidFile: o.mysqldPidFile } : {}),
     },
+    ...(o.withoutWitness ? { partition: { withoutWitness: o.withoutWitness } } : {}),
     check: {
       retries: FAST.retries, retryIntervalMs: FAST.retryIntervalMs, deadlineMs: FAST.deadlineMs, onDown: o.onDown ?? 'exit',
       gateway: o.gateway ?? { host: '127.0.0.1', port: 9, timeoutMs: 300 },

@@ -21,6 +21,7 @@ describe('evaluate: the seed-004 verdict from probe results', () => {
     { name: 'when every retry fails then down', probes: probes({ first: hung, ...there, retries: [hung, hung, hung] }), status: 'down', reasonOrHow: 'no-answer-after-retries' },
     { name: 'when MySQL answers but the gateway is silent then down (isolated)', probes: probes({ first: ok, isolation: { answered: false, detail: 'no answer', ms: 500 } }), status: 'down', reasonOrHow: 'isolated' },
     { name: 'when MySQL answers and the gateway answers then healthy', probes: probes({ first: ok, isolation: { answered: true, detail: 'refused', ms: 1 } }), status: 'healthy', reasonOrHow: 'answered' },
+    { name: 'when MySQL answers but a newer master stepped this node down then down (stepped-down)', probes: probes({ first: ok, steppedDown: 'stepped down by db2' }), status: 'down', reasonOrHow: 'stepped-down' },
   ];
   for (const c of cases) {
     it(c.name, () => {
