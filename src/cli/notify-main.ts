@@ -182,6 +182,7 @@ function realPorts(config: Config, log: Logger, peerFiles: PeerFilesConnector, s
     sql,
     peerFiles,
     binlogApplier: lazyBinlogApplier(config),
+    witness: { connect: async (w, s) => (await import('../ssh/ssh2-peer-files.js')).ssh2WitnessConnector.connect(w, s) },
     clock: systemClock,
     log,
     writePosition: (record) => writeFileAtomic(join(config.paths.stateDir, POSITION_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`),

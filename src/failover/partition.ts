@@ -1,11 +1,18 @@
-import { describeError } from '../errors.js';
+import { AppError, describeError } from '../errors.js';
+import { readLocalGuard } from '../health/guard.js';
+import { gtidSubtract, setSemiSyncMaster } from '../mysql/queries.js';
 import { describeDialect, detectDialect, type Dialect } from '../mysql/dialect.js';
 import { describeMysqlError } from '../mysql/errors.js';
-import type { SqlClient } from '../mysql/types.js';
+import type { Row, SqlClient } from '../mysql/types.js';
+import { mariaErrantCheck } from './gtid.js';
 import type { PeerFiles, Witness } from '../ssh/types.js';
-import { parseTerm, STEPDOWN_FILE, stepDownText, TERM_FILE, type StepDownRecord, type TermRecord } from '../state/files.js';
+import {
+  appendAsyncSwitch, clearStepDown, parseTerm, readLocalTerm, readStepDown, STEPDOWN_FILE, stepDownText, TERM_FILE, writeLocalTerm,
+  type StepDownRecord, type TermRecord,
+} from '../state/files.js';
+import { fenceBudgetMs, fenceServer } from './peer.js';
 import { readServerState, type ServerState } from './server-state.js';
-import type { TransitionContext } from './steps.js';
+import { localTarget as mysqlTarget, type TransitionContext } from './steps.js';
 
 // Who is the newer master after a partition: the promotion term, raised by every promotion and recorded in each
 // node's state dir, decides — never the VRRP priority. A witness gives a second path to a peer we cannot reach.
@@ -20,21 +27,27 @@ export interface PeerStanding {
   readonly writable: boolean;
   /** undefined: its term.json could not be read. */
   readonly term?: number;
+  /** Every GTID this node has, the peer has too: fencing it and catching up loses nothing. undefined: unknown. */
+  readonly holdsAllOfOurs?: boolean;
 }
 
 export type Standing =
   | { readonly kind: 'may-lead' }
   | { readonly kind: 'stale'; readonly why: string };
 
-// MASTER: a node whose peer is a writable master at the same or a newer term must not open writes beside it.
+// MASTER beside a writable peer: a newer term wins; otherwise promoting (fence it, catch up) is lossless only when
+// it holds everything this node has — a node whose own writes diverged and that holds no newer term must not win.
 export function promotionStanding(localTerm: number, peer: PeerStanding | undefined, marker: StepDownRecord | undefined): Standing {
   if (marker !== undefined) {
     return { kind: 'stale', why: `this node was stepped down by ${marker.by} at ${marker.at || '?'} (${marker.reason}); it must rejoin before it can lead` };
   }
   if (peer === undefined || !peer.writable) return { kind: 'may-lead' };
-  if (peer.term === undefined) return { kind: 'stale', why: 'the peer is a writable master and its term cannot be read: not opening writes beside it' };
-  if (peer.term >= localTerm) return { kind: 'stale', why: `the peer is a writable master at term ${peer.term} (this node: ${localTerm})` };
-  return { kind: 'may-lead' };
+  if (peer.term !== undefined && peer.term > localTerm) return { kind: 'stale', why: `the peer is a writable master at the newer term ${peer.term} (this node: ${localTerm})` };
+  if (peer.holdsAllOfOurs === true) return { kind: 'may-lead' };
+  if (peer.term !== undefined && peer.term < localTerm) return { kind: 'may-lead' };
+  return { kind: 'stale', why: `the peer is a writable master${peer.term !== undefined ? ` at term ${peer.term} (this node: ${localTerm})` : ''} and ` +
+    `${peer.holdsAllOfOurs === false ? 'this node holds transactions it lacks' : 'whether it holds all of this node\'s transactions is unknown'}: ` +
+    'not taking over beside it' };
 }
 
 // BACKUP on a writable node: VRRP priority chose the peer, but if this node holds the newer term the data stays here.
@@ -105,4 +118,237 @@ export async function readPeerTerm(ctx: TransitionContext, files: PeerFiles, sig
 export async function markPeerSteppedDown(ctx: TransitionContext, files: PeerFiles, record: StepDownRecord, signal: AbortSignal): Promise<void> {
   await files.writeStateFile(ctx.config.peer.stateDir, STEPDOWN_FILE, stepDownText(record), signal);
   ctx.ports.log.warn(`marked ${ctx.config.peer.name} stepped down: ${record.reason}`, { term: record.term });
+}
+
+// ---------- the phases around MASTER and BACKUP ----------
+
+/** What the phase before MASTER found; the rest of the transition routes its SSH through the witness when it fenced there. */
+export interface MasterRoute {
+  readonly term: number;
+  readonly via?: Witness;
+}
+
+const PEER_SIGHT_TIMEOUT_MS = 300;
+
+/** The peer's MySQL directly, short timeouts: 'refused' (host up, mysqld down) is told apart from silence. */
+async function peerDirect(ctx: TransitionContext, signal: AbortSignal): Promise<
+  | { readonly kind: 'answered'; readonly client: SqlClient; readonly dialect: Dialect; readonly state: ServerState }
+  | { readonly kind: 'refused' | 'silent'; readonly reason: string }> {
+  const { config, ports } = ctx;
+  try {
+    const client = await ports.sql.connect({
+      host: config.peer.host, port: config.peer.mysqlPort, user: config.mysql.user, password: config.mysql.password,
+      connectTimeoutMs: PEER_SIGHT_TIMEOUT_MS, queryTimeoutMs: Math.min(config.mysql.queryTimeoutMs, 2000),
+    }, signal);
+    try {
+      const dialect = await detectDialect(client, signal);
+      return { kind: 'answered', client, dialect, state: await readServerState(client, dialect, signal) };
+    } catch (err) {
+      client.close();
+      return { kind: 'silent', reason: describeMysqlError(err) };
+    }
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    return { kind: code === 'ECONNREFUSED' ? 'refused' : 'silent', reason: describeMysqlError(err) };
+  }
+}
+
+// Whether the peer holds every GTID this node has (MariaDB: per domain and server; MySQL: GTID_SUBTRACT on the peer).
+async function containment(ctx: TransitionContext, peer: { client: SqlClient; dialect: Dialect; state: ServerState }, signal: AbortSignal)
+  : Promise<{ holdsAllOfOurs?: boolean }> {
+  const local = await ctx.ports.sql.connect(mysqlTarget(ctx.config), signal);
+  try {
+    const mine = await readServerState(local, peer.dialect, signal);
+    if (peer.dialect.gtid === 'mariadb') {
+      const check = mariaErrantCheck(mine.gtidBinlogState ?? '', { kind: 'state', binlogState: peer.state.gtidBinlogState ?? '' });
+      return { holdsAllOfOurs: check.errant.length === 0 && check.unproven.length === 0 };
+    }
+    if (peer.dialect.gtid === 'mysql') {
+      const q = gtidSubtract(mine.gtidExecuted ?? '', peer.state.gtidExecuted ?? '');
+      const [row] = await peer.client.query<Row>(q.sql, q.params, { signal });
+      return { holdsAllOfOurs: String(row?.['errant'] ?? '').trim() === '' };
+    }
+    return {};
+  } catch (err) {
+    ctx.ports.log.warn(`cannot compare GTIDs with ${ctx.config.peer.name}: ${describeError(err)}`);
+    return {};
+  } finally {
+    local.close();
+  }
+}
+
+async function peerTermVia(ctx: TransitionContext, via: Witness | undefined, signal: AbortSignal): Promise<{ files?: PeerFiles; term?: TermRecord }> {
+  const files = await peerFilesVia(ctx, via, signal);
+  if (!files) return {};
+  try {
+    const term = await readPeerTerm(ctx, files, signal);
+    return { files, ...(term ? { term } : {}) };
+  } catch (err) {
+    ctx.ports.log.warn(`cannot read ${ctx.config.peer.name}'s term: ${describeError(err)}`);
+    return { files };
+  }
+}
+
+/**
+ * Before MASTER: refuse when this node is stale (stepped down, or the peer is a writable master at the same or a
+ * newer term) or isolated (neither the peer nor the witness answers); fence an old master that only the witness can
+ * reach, through it; raise and record the term before anything opens writes.
+ */
+export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal): Promise<MasterRoute> {
+  const { config, ports } = ctx;
+  const stateDir = config.paths.stateDir;
+  const marker = readStepDown(stateDir);
+  const localTerm = readLocalTerm(stateDir);
+  const direct = await peerDirect(ctx, signal);
+  let via: Witness | undefined;
+  try {
+    let peer: PeerStanding | undefined;
+    let peerTerm: TermRecord | undefined;
+    let fenceThroughWitness: Extract<WitnessRoute, { kind: 'answered' }> | undefined;
+    let files: PeerFiles | undefined;
+    if (direct.kind === 'answered') {
+      if (!direct.state.readOnly) ({ files, term: peerTerm } = await peerTermVia(ctx, undefined, signal));
+      peer = { writable: !direct.state.readOnly, ...(peerTerm ? { term: peerTerm.term } : {}), ...(await containment(ctx, direct, signal)) };
+    } else if (direct.kind === 'silent' && config.witness !== undefined) {
+      const route = await reachPeerViaWitness(ctx, signal);
+      if (route.kind === 'no-witness') {
+        throw new AppError('PROMOTION_REFUSED', `not promoting: neither ${config.peer.name} (${direct.reason}) nor the witness answers ` +
+          `(${route.reason}): this node may be the isolated one`);
+      }
+      via = route.witness;
+      if (route.kind === 'answered') {
+        fenceThroughWitness = route;
+        ({ files, term: peerTerm } = await peerTermVia(ctx, via, signal));
+        peer = { writable: !route.state.readOnly, ...(peerTerm ? { term: peerTerm.term } : {}), ...(await containment(ctx, route, signal)) };
+      } else {
+        ports.log.warn(`the witness cannot reach ${config.peer.name} either (${route.reason}): it is dead or isolated, and an isolated node never promotes`);
+      }
+    }
+    try {
+      const standing = promotionStanding(localTerm?.term ?? 0, peer, marker);
+      if (standing.kind === 'stale') throw new AppError('PROMOTION_REFUSED', `not promoting: ${standing.why}`);
+      const term = nextTerm(localTerm, peerTerm);
+      // On disk before anything opens writes: after a heal the higher term is the newer master.
+      await writeLocalTerm(stateDir, { term, node: config.node.name, since: new Date(ports.clock.now()).toISOString(), transitionId: ctx.transitionId });
+      ports.log.info(`promotion term ${term} (this node had ${localTerm?.term ?? 0}, ${config.peer.name} ${peerTerm?.term ?? 'unknown'})`);
+      if (fenceThroughWitness) {
+        const route = fenceThroughWitness;
+        await ctx.steps.run('fence-old-master-via-witness', fenceBudgetMs(ctx, route.dialect), signal, (s) =>
+          fenceServer(ctx, route.client, route.dialect, `old master ${config.peer.name} (through the witness)`, 'fence-old-master-via-witness',
+            config.notify.killClientConnections, s));
+        if (files) {
+          await markPeerSteppedDown(ctx, files, { by: config.node.name, term, at: new Date(ports.clock.now()).toISOString(),
+            reason: `fenced through the witness by ${config.node.name}, promoted at term ${term} while the link between the nodes was cut` }, signal)
+            .catch((err: unknown) => ports.log.error(`could not mark ${config.peer.name} stepped down: ${describeError(err)}; it may keep the VIP until its check fails`));
+        }
+      }
+      return { term, ...(via ? { via } : {}) };
+    } finally {
+      files?.close();
+      fenceThroughWitness?.client.close();
+    }
+  } catch (err) {
+    via?.close();
+    throw err;
+  } finally {
+    if (direct.kind === 'answered') direct.client.close();
+  }
+}
+
+/** After MASTER: with no replica attached the new master commits asynchronously (recorded first); the guard turns semi-sync back on. */
+export async function afterMaster(ctx: TransitionContext, route: MasterRoute, signal: AbortSignal): Promise<void> {
+  route.via?.close();
+  const { config, ports } = ctx;
+  const client = await ports.sql.connect(mysqlTarget(config), signal);
+  try {
+    const r = await readLocalGuard(client, signal);
+    if (r === undefined || r.readOnly || r.semiSync === undefined || !r.semiSync.enabled || r.replicas > 0) return;
+    const reason = `promoted at term ${route.term} with no replica attached: commits are asynchronous until ${config.peer.name} replicates again`;
+    appendAsyncSwitch(config.paths.stateDir, { at: new Date(ports.clock.now()).toISOString(), node: config.node.name, reason, gtidBinlogPos: r.gtidBinlogPos });
+    await client.execute(setSemiSyncMaster(r.semiSync.variable, false).sql, [], { signal });
+    ports.log.info(reason);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Before BACKUP on a writable node: VRRP priority may pick the stale master after a heal. When this node holds the
+ * newer term, it keeps its writes, fences the peer and marks it stepped down; otherwise the usual demotion runs.
+ */
+export async function beforeBackup(ctx: TransitionContext, signal: AbortSignal): Promise<'kept-writes' | 'demote'> {
+  const { config, ports } = ctx;
+  const local = await ports.sql.connect(mysqlTarget(config), signal);
+  let localWritable: boolean;
+  try {
+    const r = await readLocalGuard(local, signal);
+    localWritable = r !== undefined && !r.readOnly;
+  } finally {
+    local.close();
+  }
+  if (!localWritable) return 'demote';
+  const direct = await peerDirect(ctx, signal);
+  if (direct.kind !== 'answered') return 'demote';
+  try {
+    if (direct.state.readOnly) return 'demote';
+    const { files, term: peerTerm } = await peerTermVia(ctx, undefined, signal);
+    try {
+      const localTerm = readLocalTerm(config.paths.stateDir)?.term ?? 0;
+      if (healRole(true, localTerm, { writable: true, ...(peerTerm ? { term: peerTerm.term } : {}) }) === 'demote') return 'demote';
+      const why = `both nodes are writable masters; this node holds term ${localTerm}, ${config.peer.name} term ${peerTerm?.term ?? '?'}: ` +
+        `the newer master keeps its writes whatever the VRRP priority`;
+      ports.log.warn(`heal: ${why}; fencing the stale ${config.peer.name}`);
+      await ctx.steps.run('fence-stale-peer', fenceBudgetMs(ctx, direct.dialect), signal, (s) =>
+        fenceServer(ctx, direct.client, direct.dialect, `stale master ${config.peer.name}`, 'fence-stale-peer', config.notify.killClientConnections, s));
+      if (files) {
+        await markPeerSteppedDown(ctx, files, { by: config.node.name, term: localTerm, reason: `fenced at the heal by the newer master ${config.node.name}: ${why}`,
+          at: new Date(ports.clock.now()).toISOString() }, signal);
+      }
+      return 'kept-writes';
+    } finally {
+      files?.close();
+    }
+  } finally {
+    direct.client.close();
+  }
+}
+
+/** After a successful BACKUP: learn the master's term and drop this node's step-down marker (it replicates now). */
+export async function afterBackup(ctx: TransitionContext, signal: AbortSignal): Promise<void> {
+  const { config, ports } = ctx;
+  const files = await peerFilesVia(ctx, undefined, signal);
+  try {
+    const peerTerm = files ? await readPeerTerm(ctx, files, signal).catch(() => undefined) : undefined;
+    const local = readLocalTerm(config.paths.stateDir);
+    if (peerTerm && peerTerm.term > (local?.term ?? 0)) await writeLocalTerm(config.paths.stateDir, peerTerm);
+  } finally {
+    files?.close();
+  }
+  if (readStepDown(config.paths.stateDir) !== undefined) {
+    clearStepDown(config.paths.stateDir);
+    ports.log.warn('replicating from the newer master: step-down marker cleared, this node re-enters the VRRP race as BACKUP');
+  }
+}
+
+/** REJOIN (asked by check-mysql once the peer is in sight again): replicate from a newer master, or re-enter the race when there is none. */
+export async function rejoin(ctx: TransitionContext, signal: AbortSignal, backup: () => Promise<void>): Promise<void> {
+  const { config, ports } = ctx;
+  const marker = readStepDown(config.paths.stateDir);
+  if (marker === undefined) {
+    ports.log.info('no step-down marker: nothing to rejoin');
+    return;
+  }
+  const direct = await peerDirect(ctx, signal);
+  if (direct.kind !== 'answered') {
+    throw new AppError('PEER_UNREACHABLE', `${config.peer.name}'s MySQL does not answer (${direct.reason}): staying stepped down`);
+  }
+  const writable = !direct.state.readOnly;
+  direct.client.close();
+  if (!writable) {
+    clearStepDown(config.paths.stateDir);
+    ports.log.warn(`${config.peer.name} is not a writable master: no newer master exists, step-down marker cleared (${marker.reason})`);
+    return;
+  }
+  ports.log.info(`${config.peer.name} is a writable master: rejoining it as a replica`);
+  await backup();
 }

@@ -1,7 +1,7 @@
 import { AppError } from '../errors.js';
 
 /** The state keepalived (or an operator) asks this node to take. */
-export type TargetState = 'MASTER' | 'BACKUP' | 'STOP' | 'FAULT';
+export type TargetState = 'MASTER' | 'BACKUP' | 'STOP' | 'FAULT' | 'REJOIN';
 
 export interface Transition {
   readonly state: TargetState;
@@ -14,6 +14,9 @@ const STATES: ReadonlyMap<string, TargetState> = new Map([
   ['MASTER', 'MASTER'], ['BACKUP', 'BACKUP'], ['STOP', 'STOP'], ['FAULT', 'FAULT'],
 ]);
 
+// check-mysql asks a stepped-down node to rejoin once the peer is in sight; keepalived never sends it.
+const MANUAL_ONLY_STATES: ReadonlyMap<string, TargetState> = new Map([['REJOIN', 'REJOIN']]);
+
 // keepalived sends DELETED instead of FAULT when an instance is removed on reload: the node no longer holds the VIP, fence it.
 const KEEPALIVED_ONLY_STATES: ReadonlyMap<string, TargetState> = new Map([['DELETED', 'FAULT']]);
 
@@ -22,8 +25,8 @@ const usage = (msg: string): AppError => new AppError('USAGE', msg);
 // Parses the positional arguments of the hook: keepalived's four or the operator's one, case-insensitive.
 export function parseTransitionArgs(args: readonly string[]): Transition {
   if (args.length === 1) {
-    const state = STATES.get((args[0] ?? '').toUpperCase());
-    if (!state) throw usage(`unknown state ${JSON.stringify(args[0])}: expected master, backup, stop or fault`);
+    const state = STATES.get((args[0] ?? '').toUpperCase()) ?? MANUAL_ONLY_STATES.get((args[0] ?? '').toUpperCase());
+    if (!state) throw usage(`unknown state ${JSON.stringify(args[0])}: expected master, backup, stop, fault or rejoin`);
     return { state, origin: 'manual' };
   }
   if (args.length === 4) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { MariaDbFarm, mariadbSkipReason, type MariaDbServer } from '../helpers/mariadb.js';
@@ -34,7 +34,10 @@ describe('notify MASTER on a real MariaDB replica', { skip }, () => {
     assert.equal(await slaveStatus(b), undefined, 'replication detached (RESET SLAVE ALL)');
     await b.sql("INSERT INTO appdb.t VALUES (4, 'written on the new master')");
     const [semi] = await b.sql("SELECT @@rpl_semi_sync_master_enabled AS m, @@rpl_semi_sync_slave_enabled AS s, @@sync_binlog AS sb");
-    assert.deepEqual([Number(semi?.['m']), Number(semi?.['s']), Number(semi?.['sb'])], [1, 0, 1]);
+    // No replica attached yet: asynchronous, recorded first; check-mysql's guard turns semi-sync on when one connects.
+    assert.deepEqual([Number(semi?.['m']), Number(semi?.['s']), Number(semi?.['sb'])], [0, 0, 1]);
+    assert.match(readFileSync(join(dirs.stateDir, 'semisync-async.jsonl'), 'utf8'), /promoted at term 1 with no replica attached/);
+    assert.equal(readJsonFile(join(dirs.stateDir, 'term.json'))?.['term'], 1);
     const pos = readJsonFile(join(dirs.stateDir, 'position.json'));
     assert.equal(pos?.['role'], 'master');
     assert.match(String(pos?.['gtidBinlogPos']), /^0-2-\d+$|^0-1-\d+$/);

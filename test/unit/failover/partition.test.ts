@@ -11,13 +11,15 @@ describe('promotion terms', () => {
     assert.equal(nextTerm(t(7), undefined), 8);
   });
 
-  const standing: { name: string; local: number; peer?: { writable: boolean; term?: number }; marked?: boolean; kind: string }[] = [
+  const standing: { name: string; local: number; peer?: { writable: boolean; term?: number; holdsAllOfOurs?: boolean }; marked?: boolean; kind: string }[] = [
     { name: 'peer unreachable', local: 1, kind: 'may-lead' },
     { name: 'peer read-only', local: 0, peer: { writable: false, term: 4 }, kind: 'may-lead' },
-    { name: 'peer writable at an older term (a stale master after a heal)', local: 3, peer: { writable: true, term: 2 }, kind: 'may-lead' },
-    { name: 'peer writable at a newer term', local: 2, peer: { writable: true, term: 3 }, kind: 'stale' },
-    { name: 'peer writable at the same term', local: 2, peer: { writable: true, term: 2 }, kind: 'stale' },
-    { name: 'peer writable, term unreadable', local: 2, peer: { writable: true }, kind: 'stale' },
+    { name: 'peer writable at an older term (a stale master after a heal)', local: 3, peer: { writable: true, term: 2, holdsAllOfOurs: false }, kind: 'may-lead' },
+    { name: 'peer writable at a newer term', local: 2, peer: { writable: true, term: 3, holdsAllOfOurs: true }, kind: 'stale' },
+    { name: 'a live writable master holding everything this replica has (switchover)', local: 0, peer: { writable: true, term: 0, holdsAllOfOurs: true }, kind: 'may-lead' },
+    { name: 'a live writable master, term unreadable, holding everything', local: 0, peer: { writable: true, holdsAllOfOurs: true }, kind: 'may-lead' },
+    { name: 'peer writable at the same term, diverged', local: 2, peer: { writable: true, term: 2, holdsAllOfOurs: false }, kind: 'stale' },
+    { name: 'peer writable, term and containment unknown', local: 2, peer: { writable: true }, kind: 'stale' },
     { name: 'this node carries a step-down marker', local: 9, peer: { writable: false, term: 1 }, marked: true, kind: 'stale' },
   ];
   for (const c of standing) {
