@@ -1,14 +1,86 @@
-import { demote, fenceAndRecord } from './demote.js';
-import { promote } from './promote.js';
+import { AppError, describeError } from '../errors.js';
+import { classifyMysqlError } from '../mysql/errors.js';
+import { pollUntil } from '../platform/poll.js';
+import { closeRuntime, executePlan, type Runtime } from './execute.js';
+import { renderPlan, type Plan } from './plan.js';
+import { hasReplication, planDemotion, planFenceAndRecord, planPromotion, stepBudgets } from './plans.js';
+import { openLocal, openPeer, type LocalSession } from './read.js';
+import { readServerState } from './server-state.js';
 import type { TransitionContext } from './steps.js';
 import type { TargetState } from './transition.js';
 
-// One transition: MASTER promotes, BACKUP demotes and rejoins, STOP and FAULT fence and record.
-export async function handleTransition(state: TargetState, ctx: TransitionContext, signal: AbortSignal): Promise<void> {
-  switch (state) {
-    case 'MASTER': return promote(ctx, signal);
-    case 'BACKUP': return demote(ctx, signal);
-    case 'STOP': return fenceAndRecord(ctx, 'stopped', signal);
-    case 'FAULT': return fenceAndRecord(ctx, 'fenced', signal);
+/** Execute the plan, or (--dry-run) print it: the same plan either way. */
+export type Mode = { readonly kind: 'execute' } | { readonly kind: 'print'; readonly print: (line: string) => void };
+
+// One transition: read, plan (pure), then execute or print. MASTER promotes, BACKUP demotes and rejoins, STOP and FAULT fence and record.
+export async function handleTransition(state: TargetState, ctx: TransitionContext, signal: AbortSignal,
+  mode: Mode = { kind: 'execute' }): Promise<void> {
+  const { config } = ctx;
+  const local = state === 'STOP' || state === 'FAULT' ? await openLocalToFence(ctx, signal) : await openLocal(ctx, signal);
+  if (!local) return;
+  const rt: Runtime = { ctx, local, facts: {} };
+  try {
+    let plan: Plan;
+    switch (state) {
+      case 'MASTER': {
+        const before = await ctx.steps.run('read-local', stepBudgets(config).query, signal, (s) => readServerState(local.client, local.dialect, s));
+        // Fence the old master first (when it answers): asked only when there is replication to finish.
+        if (hasReplication(before.replica)) rt.peer = await openPeer(ctx, 'reach-old-master', signal);
+        plan = planPromotion(config, { dialect: local.dialect, state: before }, rt.peer ?? { kind: 'not-asked' });
+        break;
+      }
+      case 'BACKUP': plan = planDemotion(config, local.dialect); break;
+      case 'STOP': plan = planFenceAndRecord(config, local.dialect, 'stopped'); break;
+      case 'FAULT': plan = planFenceAndRecord(config, local.dialect, 'fenced'); break;
+    }
+    if (mode.kind === 'print') {
+      for (const line of renderPlan(plan)) mode.print(line);
+      return;
+    }
+    await executePlan(plan, rt, signal);
+  } finally {
+    closeRuntime(rt);
   }
+}
+
+// STOP / FAULT: mysqld refusing is the usual STOP (check-mysql stopped keepalived; it restarts read-only): nothing to
+// fence. A hung mysqld (SIGSTOP, I/O stall) may resume writable without the VIP: keep trying to reach it, bounded.
+async function openLocalToFence(ctx: TransitionContext, signal: AbortSignal): Promise<LocalSession | undefined> {
+  const { ports } = ctx;
+  type Attempt = { readonly session: LocalSession } | { readonly err: unknown; readonly hung: boolean };
+  const attempt = async (): Promise<Attempt> => {
+    try {
+      return { session: await openLocal(ctx, signal) };
+    } catch (err) {
+      return { err, hung: hungNotDown(err) };
+    }
+  };
+  let last: Attempt | undefined;
+  try {
+    last = (await pollUntil<Attempt>({
+      clock: ports.clock, signal, deadlineMs: Infinity, firstDelayMs: 200,
+      read: async () => (last = await attempt()),
+      settled: (a) => 'session' in a || !a.hung || signal.aborted,
+      beforeSleep: (a, delayMs) => {
+        if ('err' in a) ports.log.warn(`local MySQL accepts but does not answer (${describeError(a.err)}): retrying the fence in ${delayMs} ms`);
+      },
+    })).value;
+  } catch {
+    // The deadline fired while waiting to retry: `last` is the hung attempt.
+  }
+  if (last && 'session' in last) return last.session;
+  const hung = last?.hung ?? true;
+  const err = last?.err ?? new AppError('DEADLINE_EXCEEDED', 'deadline passed before local MySQL answered');
+  ports.log[hung ? 'error' : 'warn'](`local MySQL does not answer (${describeError(err)}): ` +
+    (hung ? 'it is hung and could not be fenced before the deadline' : 'nothing to fence or record'));
+  if (hung) throw err;
+  return undefined;
+}
+
+
+
+// A connection that timed out (a process that accepts and never answers) rather than one refused (no mysqld).
+function hungNotDown(err: unknown): boolean {
+  const cause = err instanceof AppError && err.cause !== undefined ? err.cause : err;
+  return classifyMysqlError(cause) === 'timeout' || (err instanceof AppError && err.code === 'DEADLINE_EXCEEDED');
 }
