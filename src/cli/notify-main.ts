@@ -230,7 +230,7 @@ async function runWorker(config: Config, store: RequestStore, seq: number, log: 
   }
 }
 
-// --dry-run: every read runs, then the plan is printed instead of executed; no request, no lock, no state file, no log file.
+// --dry-run: the reads a plan is made from run, then the plan is printed instead of executed; no request, no lock, no state file, no log file.
 async function dryRun(config: Config, state: TargetState, io: NotifyIo): Promise<ExitCode> {
   const log = createLineLogger((l) => process.stderr.write(l), { dryRun: true });
   const { sql, handleTransition } = await loadWorkerModules();

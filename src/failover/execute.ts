@@ -206,7 +206,6 @@ async function runStep(step: Step, rt: Runtime, signal: AbortSignal): Promise<vo
         settled: (cur) => (cur?.ioRunning === 'Yes' && cur.sqlRunning === 'Yes') || (cur?.sqlRunning === 'No' && cur.lastSqlError !== ''),
       });
       if (value) facts.replication = value;
-      else delete facts.replication;
       if (value?.ioRunning === 'Yes' && value.sqlRunning === 'Yes') {
         log.info('replication threads running', { source: `${value.sourceHost}:${value.sourcePort}`, usingGtid: value.usingGtid });
       }
