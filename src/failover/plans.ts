@@ -279,38 +279,53 @@ export function planPromotion(config: Config, local: LocalView, peer: PeerView):
 
 /** BACKUP: fence, learn where the new master stands, check for errant transactions, rejoin it as a semi-sync replica. */
 export function planDemotion(config: Config, d: Dialect): Plan {
-  const b = stepBudgets(config);
-  const ssh = config.peer.ssh;
-  const stayFenced = (error: (f: Facts) => AppError, shown: string): Plan => [
-    record(config, 'fenced', { bestEffort: true }),
-    { kind: 'fail', shown, error },
+  return [
+    // Fence first: whatever happens next, this node takes no more writes.
+    fence(config, d, 'fence-local', 'local'),
+    { kind: 'read-local', name: 'read-local', budgetMs: stepBudgets(config).query },
+    ...learnNewMaster(config),
+    ...(d.gtid === 'none'
+      ? [note('warn', 'GTIDs are off: no errant-transaction check is possible; rejoining by file/position')]
+      : [{ kind: 'errant-check', name: 'errant-check', budgetMs: stepBudgets(config).query } as const,
+        { kind: 'if', test: 'errant', else: [note('info', 'no errant transactions: safe to rejoin')],
+          then: stayFenced(config, (f) => new AppError('ERRANT_TRANSACTIONS', errantMessage(f)),
+            'errant transactions: stay read-only, do not replicate (ERRANT_TRANSACTIONS)') } as const]),
+    ...replicateFromNewMaster(config, d),
   ];
+}
+
+const stayFenced = (config: Config, error: (f: Facts) => AppError, shown: string): Plan => [
+  record(config, 'fenced', { bestEffort: true }),
+  { kind: 'fail', shown, error },
+];
+
+// Where the new master stands: its MySQL once it is writable (only then has its promotion applied everything it
+// received from us), else its recorded position.json over SSH; neither known ends the transition fenced.
+function learnNewMaster(config: Config): Plan {
+  const ssh = config.peer.ssh;
+  const n = config.notify;
+  return [
+    { kind: 'reach-peer', name: 'reach-new-master', budgetMs: Math.min(config.mysql.connectTimeoutMs, 1000) + 2 * Math.min(config.mysql.queryTimeoutMs, 2000) },
+    { kind: 'if', test: 'peer-answered', else: [],
+      then: [{ kind: 'wait-peer-writable', name: 'wait-peer-writable', budgetMs: n.catchUpTimeoutMs + 6000, boundMs: n.catchUpTimeoutMs + 5000 }] },
+    { kind: 'if', test: 'new-master-known', then: [], else: [
+      { kind: 'read-peer-position-record', name: 'read-peer-position-record', budgetMs: ssh.connectTimeoutMs + ssh.commandTimeoutMs + 500 },
+      { kind: 'if', test: 'new-master-known', then: [],
+        else: stayFenced(config, (f) => f.newMasterUnknown ?? new AppError('PEER_UNREACHABLE', "cannot learn the new master's position"),
+          "the new master's position is unknown: stay read-only (PEER_UNREACHABLE)") },
+    ] },
+  ];
+}
+
+// Point replication at the new master (semi-sync replica on before START), verify it runs, record the position.
+function replicateFromNewMaster(config: Config, d: Dialect): Plan {
+  const b = stepBudgets(config);
   const replicaSemi = semiSyncFor(d, 'replica');
   const spec = {
     host: config.peer.host, port: config.peer.mysqlPort, user: config.replication.user, password: config.replication.password,
     connectRetryS: config.replication.connectRetryS, heartbeatPeriodS: config.replication.heartbeatPeriodS,
   };
-  const readRecord: Plan = [
-    { kind: 'read-peer-position-record', name: 'read-peer-position-record', budgetMs: ssh.connectTimeoutMs + ssh.commandTimeoutMs + 500 },
-    { kind: 'if', test: 'new-master-known', then: [],
-      else: stayFenced((f) => f.newMasterUnknown ?? new AppError('PEER_UNREACHABLE', "cannot learn the new master's position"),
-        "the new master's position is unknown: stay read-only (PEER_UNREACHABLE)") },
-  ];
   return [
-    // Fence first: whatever happens next, this node takes no more writes.
-    fence(config, d, 'fence-local', 'local'),
-    { kind: 'read-local', name: 'read-local', budgetMs: b.query },
-    { kind: 'reach-peer', name: 'reach-new-master', budgetMs: Math.min(config.mysql.connectTimeoutMs, 1000) + 2 * Math.min(config.mysql.queryTimeoutMs, 2000) },
-    { kind: 'if', test: 'peer-answered',
-      // Only a writable new master has applied everything it received from us.
-      then: [{ kind: 'wait-peer-writable', name: 'wait-peer-writable', budgetMs: config.notify.catchUpTimeoutMs + 6000, boundMs: config.notify.catchUpTimeoutMs + 5000 }],
-      else: [] },
-    { kind: 'if', test: 'new-master-known', then: [], else: readRecord },
-    ...(d.gtid === 'none'
-      ? [note('warn', 'GTIDs are off: no errant-transaction check is possible; rejoining by file/position')]
-      : [{ kind: 'errant-check', name: 'errant-check', budgetMs: b.query } as const,
-        { kind: 'if', test: 'errant', else: [note('info', 'no errant transactions: safe to rejoin')],
-          then: stayFenced((f) => new AppError('ERRANT_TRANSACTIONS', errantMessage(f)), 'errant transactions: stay read-only, do not replicate (ERRANT_TRANSACTIONS)') } as const]),
     ...(replicaSemi.length === 0 ? [note('warn', 'no semi-sync plugin installed: replicating asynchronously')] : []),
     { kind: 'if', test: 'replicating-from-new-master',
       // Idempotence: already a replica of the new master; only re-assert semi-sync (the IO thread restart applies it).
