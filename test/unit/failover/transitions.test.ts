@@ -41,6 +41,7 @@ const configWith = (onCatchUpTimeout: 'refuse' | 'promote'): Config => parseConf
   replication: { user: 'repl', password: 'r-secret' },
   peer: { name: 'db-a', host: '10.0.0.1', ssh: { hostKeySha256: `SHA256:${'A'.repeat(43)}` } },
   paths: {},
+  check: { gateway: { host: '10.0.0.254' } },
   notify: { catchUpTimeoutMs: 2000, onCatchUpTimeout },
 }, { configReadableByOthers: false, readPasswordFile: () => 'x' });
 
