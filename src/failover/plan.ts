@@ -11,8 +11,8 @@ import type { TailOutcome } from './tail-recovery.js';
 // was read (src/failover/plans.ts), then either executed (execute.ts) or rendered for --dry-run (renderPlan).
 
 /**
- * Which server a step talks to. 'peer' is the other node's MySQL reached directly; a route through a witness
- * host becomes another member here, opened by the read phase like the direct one.
+ * Which server a step talks to. 'peer' is the other node's MySQL over the route the read phase (or a reach step)
+ * opened: directly, or through a witness host's port forwarding; the step's `where` names the route for the print.
  */
 export type Server = 'local' | 'peer';
 
