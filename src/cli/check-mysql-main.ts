@@ -12,6 +12,7 @@ import { stopKeepalived, type ProcessControl, type StopOutcome } from '../keepal
 import type { LogFields, Logger } from '../log/types.js';
 import { createLineLogger } from '../log/stderr-logger.js';
 import { mysql2Connector } from '../mysql/mysql2-client.js';
+import { mysqlTarget } from '../mysql/targets.js';
 import type { MysqlTarget } from '../mysql/types.js';
 import { systemClock } from '../platform/clock.js';
 import { deadline } from '../platform/deadline.js';
@@ -228,18 +229,6 @@ function logGuard(log: Logger, g: GuardOutcome): void {
   log[level](`semi-sync guard: ${g.action}: ${g.detail}`, { action: g.action });
 }
 
-function mysqlTarget(config: Config): MysqlTarget {
-  const m = config.mysql;
-  return {
-    host: m.host,
-    port: m.port,
-    ...(m.socketPath !== undefined ? { socketPath: m.socketPath } : {}),
-    user: m.user,
-    password: m.password,
-    connectTimeoutMs: m.connectTimeoutMs,
-    queryTimeoutMs: m.queryTimeoutMs,
-  };
-}
 
 // Opens the file log, writes, and flushes within what is left of the deadline; a broken log dir falls back to stderr.
 async function writeLog(io: CheckMysqlIo, config: Config, run: { deadlineAt: number }, write: (log: Logger) => void): Promise<void> {

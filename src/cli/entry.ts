@@ -1,12 +1,8 @@
 import { runCommand } from './run.js';
 
-// Entry points for bin/*: each imports only its own command module.
+// Entry points for bin/keepalived-mysql and bin/notify (bin/check-mysql loads its own bundle): each imports only its own command module.
 export function runOperator(argv: string[]): Promise<void> {
   return runCommand('keepalived-mysql', async () => (await import('./main.js')).operatorMain(argv));
-}
-
-export function runCheckMysql(argv: string[]): Promise<void> {
-  return runCommand('check-mysql', async () => (await import('./check-mysql-main.js')).checkMysqlMain(argv));
 }
 
 export function runNotify(argv: string[]): Promise<void> {

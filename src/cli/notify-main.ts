@@ -10,10 +10,12 @@ import { AppError, describeError, isAppError } from '../errors.js';
 import { POSITION_RECORD_FILE } from '../failover/position-record.js';
 import { fileRequestStore } from '../failover/request-store.js';
 import { runLatestWins, type RequestStore, type TransitionRequest } from '../failover/requests.js';
-import { StepRunner, localTarget, type FailoverPorts, type TransitionContext } from '../failover/steps.js';
-import { NOTIFY_USAGE, parseFifoLine, parseNotifyArgv, type TargetState } from '../failover/transition.js';
+import { StepRunner, type FailoverPorts, type TransitionContext } from '../failover/steps.js';
+import type { TargetState } from '../failover/transition.js';
+import { NOTIFY_USAGE, parseFifoLine, parseNotifyArgv } from '../keepalived/notify-args.js';
 import { createLineLogger } from '../log/stderr-logger.js';
 import type { LogFields, Logger } from '../log/types.js';
+import { mysqlTarget } from '../mysql/targets.js';
 import type { BinlogApplier, SqlConnector } from '../mysql/types.js';
 import { writeFileAtomic } from '../platform/atomic-write.js';
 import { systemClock } from '../platform/clock.js';
@@ -133,26 +135,13 @@ function openNotifyLog(config: Config): NotifyLog {
 }
 
 // The ssh2 adapter is imported on first use: promotion never waits for it, and notify still runs (logging why) without it.
-function lazyPeerFiles(log: Logger): PeerFilesConnector {
-  let loaded: Promise<PeerFilesConnector | undefined> | undefined;
-  const load = (): Promise<PeerFilesConnector | undefined> => {
-    const spec = '../ssh/ssh2-peer-files.js';
-    loaded ??= (import(spec) as Promise<Record<string, unknown>>).then((mod) => {
-      const found = Object.values(mod).find((v): v is PeerFilesConnector =>
-        typeof v === 'object' && v !== null && typeof (v as { connect?: unknown }).connect === 'function');
-      if (!found) log.warn('ssh2-peer-files.js exports no PeerFilesConnector');
-      return found;
-    }, (err: unknown) => {
-      log.warn(`SSH adapter unavailable: ${describeError(err)}`);
-      return undefined;
-    });
-    return loaded;
-  };
+function lazyPeerFiles(): PeerFilesConnector {
   return {
     async connect(host, ssh, signal) {
-      const connector = await load();
-      if (!connector) throw new AppError('SSH_FAILED', 'no SSH adapter (src/ssh/ssh2-peer-files.js) in this build');
-      return connector.connect(host, ssh, signal);
+      const { ssh2PeerFilesConnector } = await import('../ssh/ssh2-peer-files.js').catch((err: unknown) => {
+        throw new AppError('SSH_FAILED', `SSH adapter unavailable: ${describeError(err)}`, { cause: err });
+      });
+      return ssh2PeerFilesConnector.connect(host, ssh, signal);
     },
   };
 }
@@ -172,7 +161,7 @@ function lazyBinlogApplier(config: Config): BinlogApplier {
   return {
     async apply(chunks, flavor, signal) {
       const { createBinlogApplier } = await import('../mysql/binlog-applier.js');
-      return createBinlogApplier({ dir: config.paths.stateDir, target: localTarget(config) }).apply(chunks, flavor, signal);
+      return createBinlogApplier({ dir: config.paths.stateDir, target: mysqlTarget(config) }).apply(chunks, flavor, signal);
     },
   };
 }
@@ -199,7 +188,7 @@ async function runWorker(config: Config, store: RequestStore, seq: number, log: 
     log.warn(`${sig} received: aborting the transition (steps are idempotent; the next notify converges)`);
     terminated.abort();
   });
-  const peerFiles = lazyPeerFiles(log);
+  const peerFiles = lazyPeerFiles();
   const { sql, fileLock, handleTransition } = await loadWorkerModules();
   try {
     const code = await runLatestWins(seq, {
@@ -242,27 +231,23 @@ async function runWorker(config: Config, store: RequestStore, seq: number, log: 
   }
 }
 
-// --dry-run: every read runs, every write is printed instead; no request, no lock, no state file, no log file.
+// --dry-run: the reads a plan is made from run, then the plan is printed instead of executed; no request, no lock, no state file, no log file.
 async function dryRun(config: Config, state: TargetState, io: NotifyIo): Promise<ExitCode> {
   const log = createLineLogger((l) => process.stderr.write(l), { dryRun: true });
   const { sql, handleTransition } = await loadWorkerModules();
   const lines: string[] = [];
-  const ports: FailoverPorts = {
-    sql, clock: systemClock, log,
-    writePosition: async () => undefined,
-    plan: (line) => lines.push(line),
-  };
+  const ports: FailoverPorts = { sql, clock: systemClock, log, writePosition: async () => undefined };
   const ctx: TransitionContext = { config, ports, transitionId: 'dry-run', steps: new StepRunner(ports) };
   io.stdout(`notify --dry-run: ${state} on node ${config.node.name} (peer ${config.peer.name} ${config.peer.host}); nothing is changed\n`);
   let code: ExitCode = EXIT.OK;
   try {
-    await handleTransition(state, ctx, deadline(config.notify.deadlineMs));
+    await handleTransition(state, ctx, deadline(config.notify.deadlineMs), { kind: 'print', print: (line) => lines.push(line) });
   } catch (err) {
     code = isAppError(err) ? exitCodeForError(err.code) : EXIT.INTERNAL;
-    lines.push(`  would stop here: ${describeError(err)}`);
+    lines.push(`  cannot plan: ${describeError(err)}`);
   }
-  const stepsRun = ctx.steps.timings.map((t) => t.step).join(', ');
-  io.stdout(`${lines.join('\n')}${lines.length > 0 ? '\n' : ''}steps: ${stepsRun}\n`);
+  const reads = ctx.steps.timings.map((t) => t.step).join(', ');
+  io.stdout(`${lines.join('\n')}${lines.length > 0 ? '\n' : ''}reads: ${reads}\n`);
   return code;
 }
 

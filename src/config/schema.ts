@@ -352,8 +352,3 @@ function deepFreeze<T>(o: T): T {
   }
   return o;
 }
-
-// A copy of the config safe to log: every password replaced.
-export function redactConfig(config: Config): unknown {
-  return JSON.parse(JSON.stringify(config, (key, value: unknown) => (key === 'password' ? '***' : value)));
-}

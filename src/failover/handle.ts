@@ -1,39 +1,110 @@
-import { demote, fenceAndRecord } from './demote.js';
-import { afterBackup, afterMaster, beforeBackup, beforeMaster, rejoin } from './partition.js';
-import { promote } from './promote.js';
+import { AppError, describeError } from '../errors.js';
+import { classifyMysqlError } from '../mysql/errors.js';
+import { pollUntil } from '../platform/poll.js';
+import { closeRuntime, executePlan, type Runtime } from './execute.js';
+import { renderPlan, type Plan } from './plan.js';
+import { afterBackup, afterMaster, beforeBackup, beforeMaster, rejoin, type MasterRoute } from './partition.js';
+import { hasReplication, planDemotion, planFenceAndRecord, planPromotion, stepBudgets } from './plans.js';
+import { openLocal, openPeer, type LocalSession } from './read.js';
+import { readServerState } from './server-state.js';
 import type { TransitionContext } from './steps.js';
 import type { TargetState } from './transition.js';
 
-// One transition: MASTER promotes, BACKUP demotes and rejoins, STOP and FAULT fence and record, REJOIN ends a step-down.
-export async function handleTransition(state: TargetState, ctx: TransitionContext, signal: AbortSignal): Promise<void> {
-  switch (state) {
-    case 'MASTER': return master(ctx, signal);
-    case 'BACKUP': return backup(ctx, signal);
-    case 'STOP': return fenceAndRecord(ctx, 'stopped', signal);
-    case 'FAULT': return fenceAndRecord(ctx, 'fenced', signal);
-    case 'REJOIN': return rejoin(ctx, signal, () => backup(ctx, signal));
-  }
-}
+/** Execute the plan, or (--dry-run) print it: the same plan either way. */
+export type Mode = { readonly kind: 'execute' } | { readonly kind: 'print'; readonly print: (line: string) => void };
 
-async function master(ctx: TransitionContext, signal: AbortSignal): Promise<void> {
-  if (ctx.steps.dryRun) return promote(ctx, signal);
-  const route = await beforeMaster(ctx, signal);
-  // The old master fenced through the witness: its binlog tail is read through the witness too.
-  const routed = route.via && ctx.ports.peerFiles
-    ? { ...ctx, ports: { ...ctx.ports, peerFiles: { connect: (h: string, s: Parameters<NonNullable<typeof ctx.ports.peerFiles>['connect']>[1], sig: AbortSignal) => ctx.ports.peerFiles!.connect(h, s, sig, route.via) } } }
-    : ctx;
+// One transition: read, plan (pure), then execute or print. MASTER promotes, BACKUP demotes and rejoins, STOP and FAULT
+// fence and record, REJOIN ends a step-down. The partition phases (partition.ts) run around MASTER and BACKUP.
+export async function handleTransition(state: TargetState, ctx: TransitionContext, signal: AbortSignal,
+  mode: Mode = { kind: 'execute' }): Promise<void> {
+  if (state === 'REJOIN') return rejoin(ctx, signal, () => handleTransition('BACKUP', ctx, signal, mode));
+  if (mode.kind === 'execute' && state === 'BACKUP' && await beforeBackup(ctx, signal) === 'kept-writes') return;
+  const route = mode.kind === 'execute' && state === 'MASTER' ? await beforeMaster(ctx, signal) : undefined;
   try {
-    await promote(routed, signal);
+    await runPlan(state, routedThrough(ctx, route), signal, mode);
   } catch (err) {
-    route.via?.close();
+    route?.via?.close();
     throw err;
   }
-  await afterMaster(ctx, route, signal);
+  if (route) await afterMaster(ctx, route, signal);
+  if (mode.kind === 'execute' && state === 'BACKUP') await afterBackup(ctx, signal);
 }
 
-async function backup(ctx: TransitionContext, signal: AbortSignal): Promise<void> {
-  if (ctx.steps.dryRun) return demote(ctx, signal);
-  if (await beforeBackup(ctx, signal) === 'kept-writes') return;
-  await demote(ctx, signal);
-  await afterBackup(ctx, signal);
+// An old master fenced through the witness has its binlog tail read through the witness too.
+function routedThrough(ctx: TransitionContext, route: MasterRoute | undefined): TransitionContext {
+  const via = route?.via;
+  const files = ctx.ports.peerFiles;
+  if (via === undefined || files === undefined) return ctx;
+  return { ...ctx, ports: { ...ctx.ports, peerFiles: { connect: (host, ssh, s) => files.connect(host, ssh, s, via) } } };
+}
+
+async function runPlan(state: Exclude<TargetState, 'REJOIN'>, ctx: TransitionContext, signal: AbortSignal, mode: Mode): Promise<void> {
+  const { config } = ctx;
+  const local = state === 'STOP' || state === 'FAULT' ? await openLocalToFence(ctx, signal) : await openLocal(ctx, signal);
+  if (!local) return;
+  const rt: Runtime = { ctx, local, facts: {} };
+  try {
+    let plan: Plan;
+    switch (state) {
+      case 'MASTER': {
+        const before = await ctx.steps.run('read-local', stepBudgets(config).query, signal, (s) => readServerState(local.client, local.dialect, s));
+        // Fence the old master first (when it answers): asked only when there is replication to finish.
+        if (hasReplication(before.replica)) rt.peer = await openPeer(ctx, 'reach-old-master', signal);
+        plan = planPromotion(config, { dialect: local.dialect, state: before }, rt.peer ?? { kind: 'not-asked' });
+        break;
+      }
+      case 'BACKUP': plan = planDemotion(config, local.dialect); break;
+      case 'STOP': plan = planFenceAndRecord(config, local.dialect, 'stopped'); break;
+      case 'FAULT': plan = planFenceAndRecord(config, local.dialect, 'fenced'); break;
+    }
+    if (mode.kind === 'print') {
+      for (const line of renderPlan(plan)) mode.print(line);
+      return;
+    }
+    await executePlan(plan, rt, signal);
+  } finally {
+    closeRuntime(rt);
+  }
+}
+
+// STOP / FAULT: mysqld refusing is the usual STOP (check-mysql stopped keepalived; it restarts read-only): nothing to
+// fence. A hung mysqld (SIGSTOP, I/O stall) may resume writable without the VIP: keep trying to reach it, bounded.
+async function openLocalToFence(ctx: TransitionContext, signal: AbortSignal): Promise<LocalSession | undefined> {
+  const { ports } = ctx;
+  type Attempt = { readonly session: LocalSession } | { readonly err: unknown; readonly hung: boolean };
+  const attempt = async (): Promise<Attempt> => {
+    try {
+      return { session: await openLocal(ctx, signal) };
+    } catch (err) {
+      return { err, hung: hungNotDown(err) };
+    }
+  };
+  let last: Attempt | undefined;
+  try {
+    last = (await pollUntil<Attempt>({
+      clock: ports.clock, signal, deadlineMs: Infinity, firstDelayMs: 200,
+      read: async () => (last = await attempt()),
+      settled: (a) => 'session' in a || !a.hung || signal.aborted,
+      beforeSleep: (a, delayMs) => {
+        if ('err' in a) ports.log.warn(`local MySQL accepts but does not answer (${describeError(a.err)}): retrying the fence in ${delayMs} ms`);
+      },
+    })).value;
+  } catch {
+    // The deadline fired while waiting to retry: `last` is the hung attempt.
+  }
+  if (last && 'session' in last) return last.session;
+  const hung = last?.hung ?? true;
+  const err = last?.err ?? new AppError('DEADLINE_EXCEEDED', 'deadline passed before local MySQL answered');
+  ports.log[hung ? 'error' : 'warn'](`local MySQL does not answer (${describeError(err)}): ` +
+    (hung ? 'it is hung and could not be fenced before the deadline' : 'nothing to fence or record'));
+  if (hung) throw err;
+  return undefined;
+}
+
+
+
+// A connection that timed out (a process that accepts and never answers) rather than one refused (no mysqld).
+function hungNotDown(err: unknown): boolean {
+  const cause = err instanceof AppError && err.cause !== undefined ? err.cause : err;
+  return classifyMysqlError(cause) === 'timeout' || (err instanceof AppError && err.code === 'DEADLINE_EXCEEDED');
 }

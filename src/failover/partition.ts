@@ -10,9 +10,11 @@ import {
   appendAsyncSwitch, clearStepDown, parseTerm, readLocalTerm, readStepDown, STEPDOWN_FILE, stepDownText, TERM_FILE, writeLocalTerm,
   type StepDownRecord, type TermRecord,
 } from '../state/files.js';
-import { fenceBudgetMs, fenceServer } from './peer.js';
+import { fenceOn } from './execute.js';
+import { fence } from './plans.js';
 import { readServerState, type ServerState } from './server-state.js';
-import { localTarget as mysqlTarget, type TransitionContext } from './steps.js';
+import { mysqlTarget } from '../mysql/targets.js';
+import type { TransitionContext } from './steps.js';
 
 // Who is the newer master after a partition: the promotion term, raised by every promotion and recorded in each
 // node's state dir, decides — never the VRRP priority. A witness gives a second path to a peer we cannot reach.
@@ -43,11 +45,11 @@ export function promotionStanding(localTerm: number, peer: PeerStanding | undefi
   }
   if (peer === undefined || !peer.writable) return { kind: 'may-lead' };
   if (peer.term !== undefined && peer.term > localTerm) return { kind: 'stale', why: `the peer is a writable master at the newer term ${peer.term} (this node: ${localTerm})` };
-  if (peer.holdsAllOfOurs === true) return { kind: 'may-lead' };
+  // Unknown containment (GTIDs off) keeps the classic path: fence it, catch up by file and position.
+  if (peer.holdsAllOfOurs !== false) return { kind: 'may-lead' };
   if (peer.term !== undefined && peer.term < localTerm) return { kind: 'may-lead' };
-  return { kind: 'stale', why: `the peer is a writable master${peer.term !== undefined ? ` at term ${peer.term} (this node: ${localTerm})` : ''} and ` +
-    `${peer.holdsAllOfOurs === false ? 'this node holds transactions it lacks' : 'whether it holds all of this node\'s transactions is unknown'}: ` +
-    'not taking over beside it' };
+  return { kind: 'stale', why: `the peer is a writable master${peer.term !== undefined ? ` at term ${peer.term} (this node: ${localTerm})` : ''} ` +
+    'and this node holds transactions it lacks: not taking over beside it' };
 }
 
 // BACKUP on a writable node: VRRP priority chose the peer, but if this node holds the newer term the data stays here.
@@ -207,8 +209,10 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
     let fenceThroughWitness: Extract<WitnessRoute, { kind: 'answered' }> | undefined;
     let files: PeerFiles | undefined;
     if (direct.kind === 'answered') {
-      if (!direct.state.readOnly) ({ files, term: peerTerm } = await peerTermVia(ctx, undefined, signal));
-      peer = { writable: !direct.state.readOnly, ...(peerTerm ? { term: peerTerm.term } : {}), ...(await containment(ctx, direct, signal)) };
+      const holds = direct.state.readOnly ? {} : await containment(ctx, direct, signal);
+      // Its term matters only when the two diverged: SSH stays off the critical path of an ordinary switchover.
+      if (holds.holdsAllOfOurs === false) ({ files, term: peerTerm } = await peerTermVia(ctx, undefined, signal));
+      peer = { writable: !direct.state.readOnly, ...(peerTerm ? { term: peerTerm.term } : {}), ...holds };
     } else if (direct.kind === 'silent' && config.witness !== undefined) {
       const route = await reachPeerViaWitness(ctx, signal);
       if (route.kind === 'no-witness') {
@@ -233,9 +237,8 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
       ports.log.info(`promotion term ${term} (this node had ${localTerm?.term ?? 0}, ${config.peer.name} ${peerTerm?.term ?? 'unknown'})`);
       if (fenceThroughWitness) {
         const route = fenceThroughWitness;
-        await ctx.steps.run('fence-old-master-via-witness', fenceBudgetMs(ctx, route.dialect), signal, (s) =>
-          fenceServer(ctx, route.client, route.dialect, `old master ${config.peer.name} (through the witness)`, 'fence-old-master-via-witness',
-            config.notify.killClientConnections, s));
+        const step = fence(config, route.dialect, 'fence-old-master-via-witness', `old master ${config.peer.name} (through the witness)`);
+        await ctx.steps.run(step.name, step.budgetMs, signal, (s) => fenceOn(ctx, route.client, step, s));
         if (files) {
           await markPeerSteppedDown(ctx, files, { by: config.node.name, term, at: new Date(ports.clock.now()).toISOString(),
             reason: `fenced through the witness by ${config.node.name}, promoted at term ${term} while the link between the nodes was cut` }, signal)
@@ -298,8 +301,8 @@ export async function beforeBackup(ctx: TransitionContext, signal: AbortSignal):
       const why = `both nodes are writable masters; this node holds term ${localTerm}, ${config.peer.name} term ${peerTerm?.term ?? '?'}: ` +
         `the newer master keeps its writes whatever the VRRP priority`;
       ports.log.warn(`heal: ${why}; fencing the stale ${config.peer.name}`);
-      await ctx.steps.run('fence-stale-peer', fenceBudgetMs(ctx, direct.dialect), signal, (s) =>
-        fenceServer(ctx, direct.client, direct.dialect, `stale master ${config.peer.name}`, 'fence-stale-peer', config.notify.killClientConnections, s));
+      const step = fence(config, direct.dialect, 'fence-stale-peer', `stale master ${config.peer.name}`);
+      await ctx.steps.run(step.name, step.budgetMs, signal, (s) => fenceOn(ctx, direct.client, step, s));
       if (files) {
         await markPeerSteppedDown(ctx, files, { by: config.node.name, term: localTerm, reason: `fenced at the heal by the newer master ${config.node.name}: ${why}`,
           at: new Date(ports.clock.now()).toISOString() }, signal);

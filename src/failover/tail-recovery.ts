@@ -4,11 +4,11 @@ import type { BinlogChunk } from '../mysql/types.js';
 import { deadline } from '../platform/deadline.js';
 import type { BinlogGroup, BinlogTail, PeerFiles } from '../ssh/types.js';
 import { mariaPositionReached } from './gtid.js';
-import { connectPeerFiles } from './peer.js';
-import { describeApplied, describeTailEnd } from './plans.js';
+import { connectPeerFiles, peerBinlogIndex } from './peer.js';
+import { describeApplied, describeTailEnd, stepBudgets } from './plans.js';
+import type { LocalSession } from './read.js';
 import { readServerState } from './server-state.js';
-import type { LocalSession } from './promote.js';
-import { stepBudgets, type TransitionContext } from './steps.js';
+import type { TransitionContext } from './steps.js';
 
 // MHA's save_master_binlog + apply_diff_relay_logs, over SFTP: the old master's complete transactions after what
 // this replica applied are cut from its binlogs and applied locally before writes open.
@@ -125,27 +125,16 @@ interface Fetched {
 
 // Walks the old master's binlogs from the replica's position and, when recovery is on, fetches the missing bytes — one SSH session.
 async function readMissing(ctx: TransitionContext, files: PeerFiles, a: ReplicaApplied, recover: boolean, s: AbortSignal): Promise<Fetched | undefined> {
-  const { config, ports } = ctx;
-  if (!files.readBinlogTails) {
-    ports.log.warn('the SSH adapter cannot walk several binlogs: the old master\'s tail is not checked');
-    return undefined;
-  }
-  const recorded = await files.readPositionRecord(config.peer.stateDir, s).catch(() => undefined);
-  const index = recorded?.binlogIndexFile ?? config.peer.binlogIndexFile;
-  if (!index) {
-    ports.log.warn('no binlog index file known for the old master (no position.json, peer.binlogIndexFile unset)');
-    return undefined;
-  }
+  const index = await peerBinlogIndex(ctx, files, undefined, s);
+  if (index === undefined) return undefined;
   const tails = await files.readBinlogTails(index, { file: a.relaySourceLogFile, pos: a.execSourceLogPos }, s);
   const plan = planTailRecovery(tails, a);
   if (plan.kind !== 'missing' || !recover) return { plan };
   try {
-    const read = files.readBinlogRange?.bind(files);
-    if (!read) throw new AppError('SSH_FAILED', 'the SSH adapter has no ranged binlog read');
     const chunks: BinlogChunk[] = [];
     for (const r of plan.ranges) {
-      const formatDescription = await read(r.file, 4, r.formatDescriptionEnd, s);
-      const events = await read(r.file, r.from, r.to, s);
+      const formatDescription = await files.readBinlogRange(r.file, 4, r.formatDescriptionEnd, s);
+      const events = await files.readBinlogRange(r.file, r.from, r.to, s);
       chunks.push({ sourceFile: r.file, from: r.from, to: r.to, formatDescription, events });
     }
     return { plan, chunks };
@@ -181,12 +170,6 @@ export async function recoverOldMasterTail(ctx: TransitionContext, session: Loca
   const log = ports.log;
   const recover = config.notify.recoverOldMasterTail;
   const from = `${a.relaySourceLogFile}:${a.execSourceLogPos}`;
-  if (steps.dryRun) {
-    steps.note(`[recover-tail] would read the old master's binlogs over SSH from ${from} ` +
-      (recover ? 'and apply its complete missing transactions locally (mariadb-binlog | mariadb) before opening writes'
-        : '(recoverOldMasterTail=false: a gap is decided by onCatchUpTimeout)'));
-    return { kind: 'unknown', detail: 'dry run' };
-  }
   if (a.relaySourceLogFile === '') return { kind: 'unknown', detail: 'replica coordinates unknown' };
 
   const ssh = config.peer.ssh;
@@ -236,7 +219,7 @@ export async function recoverOldMasterTail(ctx: TransitionContext, session: Loca
   try {
     // MySQL's super_read_only would refuse the admin's replayed statements; read_only=1 still keeps clients out.
     await steps.run('allow-admin-writes', stepBudgets(config).query, signal, (s) =>
-      steps.write(session.client, 'allow-admin-writes', 'local', allowAdminWrites(session.dialect), s));
+      steps.sql(session.client, 'allow-admin-writes', 'local', allowAdminWrites(session.dialect), s));
     await steps.run('apply-old-master-tail', applyMs, signal, (s) => applier.apply(chunks, a.flavor, s));
   } catch (err) {
     return gap(`applying them failed: ${describeError(err)}`);

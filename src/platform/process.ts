@@ -17,11 +17,6 @@ export function installWatchdog(ms: number, code: ExitCode, onFire?: () => void)
   return () => clearTimeout(t);
 }
 
-// Immediate exit, for the watchdog path and after output has been flushed.
-export function exitNow(code: ExitCode): never {
-  process.exit(code);
-}
-
 // SIGTERM/SIGINT (keepalived stopping, an operator's Ctrl-C) call handler instead of killing the process outright.
 export function onTerminate(handler: (signal: NodeJS.Signals) => void): () => void {
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];

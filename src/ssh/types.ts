@@ -54,13 +54,10 @@ export interface PeerFiles {
    * replica's coordinates in that file are known, so only the tail after them is walked.
    */
   readBinlogTail(indexFile: string, signal: AbortSignal, from?: BinlogWalkHint): Promise<BinlogTail>;
-  /**
-   * Walks every binlog the index lists from `from.file` (walked from `from.pos`) to the last one, in index order.
-   * Optional so older adapters still fit the port; without it the old master's tail cannot be recovered.
-   */
-  readBinlogTails?(indexFile: string, from: BinlogWalkHint, signal: AbortSignal): Promise<BinlogTail[]>;
+  /** Walks every binlog the index lists from `from.file` (walked from `from.pos`) to the last one, in index order. */
+  readBinlogTails(indexFile: string, from: BinlogWalkHint, signal: AbortSignal): Promise<BinlogTail[]>;
   /** Bytes [from, to) of one binlog (absolute path from a BinlogTail); bounded by the signal and a size cap. */
-  readBinlogRange?(file: string, from: number, to: number, signal: AbortSignal): Promise<Buffer>;
+  readBinlogRange(file: string, from: number, to: number, signal: AbortSignal): Promise<Buffer>;
   /** The peer's recorded position.json from its state dir; undefined when it has none. */
   readPositionRecord(stateDir: string, signal: AbortSignal): Promise<PositionRecord | undefined>;
   /** A small file of the peer's state dir (term.json…); undefined when absent. */

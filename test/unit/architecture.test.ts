@@ -16,7 +16,11 @@ function sources(dir: string): string[] {
 }
 
 // Line comments stripped: a comment may name process.exit without calling it.
-const files = sources(srcDir).map((p) => ({ path: relative(root, p), text: readFileSync(p, 'utf8').replace(/^\s*\/\/.*$|\s\/\/ .*$/gm, '') }));
+const read = (p: string): { path: string; text: string } =>
+  ({ path: relative(root, p), text: readFileSync(p, 'utf8').replace(/^\s*\/\/.*$|\s\/\/ .*$/gm, '') });
+const files = sources(srcDir).map(read);
+// lab/ and bench/ are programs of their own (they may exit and read argv) but know npm packages by the same rule.
+const allFiles = [...files, ...['lab', 'bench'].flatMap((d) => sources(join(root, d)).map(read))];
 
 // Value and type imports both count: the rule is about which module knows the library at all.
 function importsOf(text: string): string[] {
@@ -34,10 +38,10 @@ const ADAPTER_FOR: Record<string, string> = {
   commander: 'src/cli/main.ts',
 };
 
-describe('architecture of src/', () => {
+describe('architecture of src/, lab/ and bench/', () => {
   it('when a module imports an npm package then it is that package\'s one adapter module', () => {
     const offenders: string[] = [];
-    for (const f of files) {
+    for (const f of allFiles) {
       for (const spec of importsOf(f.text)) {
         if (spec.startsWith('.') || spec.startsWith('node:')) continue;
         const pkg = spec.split('/')[0] ?? spec;
@@ -46,6 +50,11 @@ describe('architecture of src/', () => {
         else if (adapter !== f.path) offenders.push(`${f.path} imports ${spec} (only ${adapter} may)`);
       }
     }
+    assert.deepEqual(offenders, []);
+  });
+
+  it('when a module imports by a variable then tsc and this test cannot see what it loads: every import() names its module', () => {
+    const offenders = allFiles.flatMap((f) => [...f.text.matchAll(/\bimport\(\s*([^'\s)][^)]*)\)/g)].map((m) => `${f.path}: import(${m[1]})`));
     assert.deepEqual(offenders, []);
   });
 

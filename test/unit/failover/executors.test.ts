@@ -34,7 +34,8 @@ interface ScriptedServer {
   answer(sql: string, params: readonly unknown[]): Row[];
 }
 
-function mysql84Server(o: { readOnly: number; replica: Row | undefined; executed: string; subtract?: string }): ScriptedServer {
+function mysql84Server(o: { readOnly: number; replica: Row | undefined; executed: string; subtract?: string; variables?: Record<string, string> }): ScriptedServer {
+  const variables = { ...MYSQL84.answers.variables, ...o.variables };
   const s: ScriptedServer = {
     executed: [],
     waits: [],
@@ -42,7 +43,7 @@ function mysql84Server(o: { readOnly: number; replica: Row | undefined; executed
     answer(sql, params) {
       if (sql.startsWith('SELECT VERSION()')) return [{ version: MYSQL84.answers.version, versionComment: MYSQL84.answers.versionComment }];
       if (sql.startsWith('SHOW GLOBAL VARIABLES')) {
-        return Object.entries(MYSQL84.answers.variables).filter(([k]) => params.includes(k)).map(([k, v]) => ({ Variable_name: k, Value: v }));
+        return Object.entries(variables).filter(([k]) => params.includes(k)).map(([k, v]) => ({ Variable_name: k, Value: v }));
       }
       if (sql.startsWith('SELECT @@GLOBAL.read_only')) return [{ readOnly: o.readOnly, superReadOnly: o.readOnly, logBinIndex: '/var/lib/mysql/binlog.index', serverId: 2 }];
       if (sql === 'SHOW REPLICA STATUS') return s.replica ? [s.replica] : [];
@@ -214,5 +215,47 @@ describe("MASTER recovering the unreachable old master's binlog tail (MySQL 8.4 
       (err: Error & { code?: string }) => err.code === 'PROMOTION_REFUSED' && /binlog\.000009:900 is not an event start.*cannot be recovered automatically/.test(err.message));
     assert.equal(applies, 0);
     assert.ok(!local.executed.includes('SET GLOBAL read_only = 0'));
+  });
+});
+
+describe('MASTER with gtid_mode=OFF and an old master that answers (the 8.4 answers with gtid_mode=OFF, scripted client)', () => {
+  const off = { gtid_mode: 'OFF' };
+  const byPosition: Row = { ...runningReplica, Auto_Position: 0, Retrieved_Gtid_Set: '' };
+
+  it('when the old master is fenced then the promotion takes the fenced path: no IO-thread kill, no tail recovery, SSH only after writes open', async () => {
+    const local = mysql84Server({ readOnly: 1, replica: byPosition, executed: '', variables: off });
+    const peer = mysql84Server({ readOnly: 0, replica: undefined, executed: '', variables: off });
+    const lastStatementAtSsh: (string | undefined)[] = [];
+    const files = oldMasterFiles();
+    const peerFiles: PeerFilesConnector = { connect: async (h, ssh, sig) => {
+      lastStatementAtSsh.push(local.executed.at(-1));
+      return files.connect(h, ssh, sig);
+    } };
+    let applies = 0;
+    const ctx = context(connectorFor({ 3306: peer, 3307: local }), []);
+    await handleTransition('MASTER', { ...ctx, ports: { ...ctx.ports, peerFiles, binlogApplier: { apply: async () => void applies++ } } }, AbortSignal.timeout(5000));
+    assert.deepEqual(peer.executed, ['KILL CONNECTION ? [50]', 'SET GLOBAL super_read_only = 1', 'SET GLOBAL read_only = 1', 'KILL CONNECTION ? [50]']);
+    assert.deepEqual(local.executed, [
+      'STOP REPLICA', 'RESET REPLICA ALL', 'SET GLOBAL sync_binlog = 1', 'SET GLOBAL innodb_flush_log_at_trx_commit = 1',
+      'SET GLOBAL rpl_semi_sync_source_enabled = 1', 'SET GLOBAL rpl_semi_sync_replica_enabled = 0',
+      'SET GLOBAL super_read_only = 0', 'SET GLOBAL read_only = 0',
+    ]);
+    assert.deepEqual(lastStatementAtSsh, ['SET GLOBAL read_only = 0'], "the fenced old master's binlog is only read for the log, after writes open");
+    assert.equal(applies, 0);
+  });
+
+  it('when the old master answers but refuses the fence then the promotion takes the unfenced path: IO thread killed, tail checked first', async () => {
+    const local = mysql84Server({ readOnly: 1, replica: byPosition, executed: '', variables: off });
+    const peer = mysql84Server({ readOnly: 0, replica: undefined, executed: '', variables: off });
+    const refusing = connectorFor({ 3306: peer, 3307: local });
+    const sql: SqlConnector = { connect: async (t, s) => {
+      const c = await refusing.connect(t, s);
+      return t.port !== 3306 ? c : { ...c, execute: async () => { throw Object.assign(new Error('Access denied; you need SUPER'), { errno: 1227 }); } };
+    } };
+    const ctx = context(sql, []);
+    await handleTransition('MASTER', { ...ctx, ports: { ...ctx.ports, peerFiles: oldMasterFiles(), binlogApplier: { apply: async () => void local.executed.push('<apply>') } } },
+      AbortSignal.timeout(5000));
+    assert.deepEqual(local.executed.slice(0, 5), ['STOP REPLICA SQL_THREAD', 'KILL CONNECTION ? [77]', 'STOP REPLICA', 'SET GLOBAL super_read_only = 0', '<apply>']);
+    assert.equal(local.executed.at(-1), 'SET GLOBAL read_only = 0');
   });
 });

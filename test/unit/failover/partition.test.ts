@@ -19,7 +19,8 @@ describe('promotion terms', () => {
     { name: 'a live writable master holding everything this replica has (switchover)', local: 0, peer: { writable: true, term: 0, holdsAllOfOurs: true }, kind: 'may-lead' },
     { name: 'a live writable master, term unreadable, holding everything', local: 0, peer: { writable: true, holdsAllOfOurs: true }, kind: 'may-lead' },
     { name: 'peer writable at the same term, diverged', local: 2, peer: { writable: true, term: 2, holdsAllOfOurs: false }, kind: 'stale' },
-    { name: 'peer writable, term and containment unknown', local: 2, peer: { writable: true }, kind: 'stale' },
+    { name: 'peer writable, term and containment unknown (GTIDs off)', local: 2, peer: { writable: true }, kind: 'may-lead' },
+    { name: 'peer writable, term unknown, diverged', local: 0, peer: { writable: true, holdsAllOfOurs: false }, kind: 'stale' },
     { name: 'this node carries a step-down marker', local: 9, peer: { writable: false, term: 1 }, marked: true, kind: 'stale' },
   ];
   for (const c of standing) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clientConnectionsToKill, compareTail, decideAfterCatchUp, nextPollDelay, relayLogApplied } from '../../../src/failover/plans.js';
+import { clientConnectionsToKill, compareTail, decideAfterCatchUp, relayLogApplied } from '../../../src/failover/plans.js';
+import { nextPollDelay } from '../../../src/platform/poll.js';
 import type { ReplicaStatus } from '../../../src/mysql/queries.js';
 
 const status = (o: Partial<ReplicaStatus>): ReplicaStatus => ({

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseFifoLine, parseNotifyArgv, parseTransitionArgs } from '../../../src/failover/transition.js';
+import { parseFifoLine, parseNotifyArgv, parseTransitionArgs } from '../../../src/keepalived/notify-args.js';
 
 describe('transition arguments', () => {
   it('when keepalived passes INSTANCE name STATE priority then the state is read case-insensitively', () => {
