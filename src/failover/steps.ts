@@ -90,7 +90,7 @@ export interface TransitionContext {
   readonly steps: StepRunner;
 }
 
-export function localTarget(config: Config): MysqlTarget {
+export function localTarget(config: Pick<Config, 'mysql'>): MysqlTarget {
   const m = config.mysql;
   return {
     host: m.host, port: m.port, user: m.user, password: m.password,
