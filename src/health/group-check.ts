@@ -64,7 +64,8 @@ export async function readGroupView(client: SqlClient, timeoutMs: number, signal
   const [identityRows, memberRows] = await Promise.all([ask(memberIdentity()), ask(groupMembers())]);
   const identity = readMemberIdentity(identityRows[0]);
   const { members, hasRoleColumn } = readGroupMembers(memberRows);
-  const primaryUuid = hasRoleColumn ? undefined : readPrimaryMember(await ask(primaryMemberStatus()));
+  // Only a 5.7 member row lacks MEMBER_ROLE; with no member row there is no role to find.
+  const primaryUuid = hasRoleColumn || members.length === 0 ? undefined : readPrimaryMember(await ask(primaryMemberStatus()));
   return {
     serverUuid: identity.serverUuid,
     superReadOnly: identity.superReadOnly,
