@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { loadConfig, loadNodeConfig, type ConfigFs } from '../../../src/config/load.js';
 import { parseNodeConfig } from '../../../src/config/schema.js';
 import { isAppError } from '../../../src/errors.js';
@@ -72,4 +74,11 @@ describe('config mode group-replication', () => {
     assert.throws(() => loadConfig('/c.json', fs), (err: unknown) => isAppError(err) && err.code === 'CONFIG_INVALID' && /semisync-pair nodes only/.test(err.message));
     assert.equal(loadNodeConfig('/c.json', fs).mode, 'group-replication');
   });
+
+  for (const [file, mode] of [['config.example.json', 'semisync-pair'], ['config.group-replication.example.json', 'group-replication']] as const) {
+    it(`when templates/${file} is parsed then it is a valid ${mode} config`, () => {
+      const text = readFileSync(fileURLToPath(new URL(`../../../../templates/${file}`, import.meta.url)), 'utf8');
+      assert.equal(parseNodeConfig(JSON.parse(text), hints).mode, mode);
+    });
+  }
 });
