@@ -56,6 +56,7 @@ describe('config mode group-replication', () => {
     ['a VIP with a prefix length', { groupReplication: { instances: { VI_W: { role: 'write', vip: '192.0.2.100/24' } } } }, /groupReplication\.instances\.VI_W\.vip: expected an IPv4 or IPv6 address/],
     ['a wrong role', { groupReplication: { instances: { VI_W: { role: 'primary', vip: '192.0.2.100' } } } }, /VI_W\.role: expected "write" or "read"/],
     ['one VIP twice', { groupReplication: { instances: { A: { role: 'write', vip: '192.0.2.100' }, B: { role: 'read', vip: '192.0.2.100' } } } }, /B\.vip: 192\.0\.2\.100 is already another instance's VIP/],
+    ['a deadline too short for one connect and two rounds of queries', { check: { deadlineMs: 2000 } }, /check\.deadlineMs: must be at least mysql\.connectTimeoutMs \+ 2 × mysql\.queryTimeoutMs \+ 500 ms \(3500\), got 2000/],
     ['an instance name with a space', { groupReplication: { instances: { 'VI 1': { role: 'write', vip: '192.0.2.100' } } } }, /an instance name is letters, digits/],
   ];
   for (const [name, patch, want] of bad) {
