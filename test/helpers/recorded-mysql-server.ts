@@ -72,12 +72,15 @@ export function startRecordedServer(first: RecordedAnswers, version = '8.0.36'):
       const rows = state.answers.queries.get(sql);
       if (rows === undefined) {
         conn.writeError({ message: `no recorded answer for: ${sql}`, code: 1146 });
+        conn.sequenceId = 0;
         return;
       }
       const columns = columnsOf(rows);
       conn.writeColumns(columns);
       for (const r of rows) conn.writeTextRow(columns.map((c) => r[c['name'] as string] ?? null));
       conn.writeEof();
+      // The client's next command starts again at sequence 0.
+      conn.sequenceId = 0;
     });
   });
   return new Promise((resolve) => {
