@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+import { groupMembers, memberIdentity, primaryMemberStatus } from '../../src/mysql/group-queries.js';
+import { processList } from '../../src/mysql/queries.js';
 import type { Row } from '../../src/mysql/types.js';
 
 // A stand-in MySQL server that replays recorded answers over the real protocol (mysql2's own server side), for the
@@ -54,7 +56,8 @@ function columnsOf(rows: readonly Row[]): Record<string, unknown>[] {
   });
 }
 
-export function startRecordedServer(first: RecordedAnswers, version = '8.0.36'): Promise<RecordedServer> {
+export function startRecordedServer(first: RecordedAnswers, opts: { version?: string; port?: number } = {}): Promise<RecordedServer> {
+  const version = opts.version ?? '8.0.36';
   const state = { answers: first };
   const server = mysql.createServer((conn) => {
     conn.on('error', () => {});
@@ -84,11 +87,24 @@ export function startRecordedServer(first: RecordedAnswers, version = '8.0.36'):
     });
   });
   return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve({
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve({
       port: server._server.address().port,
       get answers() { return state.answers; },
       set answers(a: RecordedAnswers) { state.answers = a; },
       close: () => server.close(),
     }));
   });
+}
+
+/** The statements check-mysql and notify send in mode group-replication, answered from one fixture scenario. */
+export function groupAnswers(scenario: Readonly<Record<string, readonly Row[]>>, processRows: readonly Row[] = []): RecordedAnswers {
+  const queries = new Map<string, readonly Row[]>([
+    [memberIdentity().sql, scenario['memberIdentity'] ?? []],
+    [groupMembers().sql, scenario['groupMembers'] ?? []],
+  ]);
+  // A result set needs a column: an empty PROCESSLIST is not replayable, so it is simply not answered.
+  if (processRows.length > 0) queries.set(processList().sql, processRows);
+  const primary = scenario['primaryMemberStatus'];
+  if (primary) queries.set(primaryMemberStatus().sql, primary);
+  return { queries };
 }

@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { groupMembers, memberIdentity, primaryMemberStatus } from '../../src/mysql/group-queries.js';
 import type { Row } from '../../src/mysql/types.js';
 import { readCheckLog, writeCheckConfig } from '../helpers/check-mysql-config.js';
 import { writePrivate } from '../helpers/mariadb.js';
-import { startRecordedServer, type RecordedAnswers, type RecordedServer } from '../helpers/recorded-mysql-server.js';
+import { groupAnswers, startRecordedServer, type RecordedAnswers, type RecordedServer } from '../helpers/recorded-mysql-server.js';
 import { runBin } from '../helpers/run-bin.js';
 
 // The built bin/check-mysql (its esbuild bundle) over the real MySQL protocol, answered with the transcribed
@@ -19,13 +18,7 @@ const scenarios = (JSON.parse(readFileSync(FIXTURE, 'utf8')) as { scenarios: Rec
 function answersOf(name: string): RecordedAnswers {
   const s = scenarios[name];
   assert.ok(s, `no scenario ${name}`);
-  return {
-    queries: new Map<string, Row[]>([
-      [memberIdentity().sql, s['memberIdentity'] ?? []],
-      [groupMembers().sql, s['groupMembers'] ?? []],
-      ...(s['primaryMemberStatus'] ? [[primaryMemberStatus().sql, s['primaryMemberStatus']] as [string, Row[]]] : []),
-    ]),
-  };
+  return groupAnswers(s);
 }
 
 describe('check-mysql --role in mode group-replication, over the protocol with recorded answers', () => {
