@@ -43,7 +43,7 @@ describe('config mode group-replication', () => {
   it('when mode is absent then the node is a semisync-pair node, as before', () => {
     const c = parseNodeConfig({
       node: { name: 'db1' }, mysql: { user: 'k', passwordFile: '/p' }, replication: { user: 'r', passwordFile: '/r' },
-      peer: { host: '192.0.2.12', ssh: { knownHostsFile: '/k' } }, paths: {},
+      peer: { host: '192.0.2.12', ssh: { knownHostsFile: '/k' } }, paths: {}, check: { gateway: { host: '192.0.2.1' } },
     }, hints);
     assert.equal(c.mode, 'semisync-pair');
   });
@@ -56,7 +56,7 @@ describe('config mode group-replication', () => {
     ['a VIP with a prefix length', { groupReplication: { instances: { VI_W: { role: 'write', vip: '192.0.2.100/24' } } } }, /groupReplication\.instances\.VI_W\.vip: expected an IPv4 or IPv6 address/],
     ['a wrong role', { groupReplication: { instances: { VI_W: { role: 'primary', vip: '192.0.2.100' } } } }, /VI_W\.role: expected "write" or "read"/],
     ['one VIP twice', { groupReplication: { instances: { A: { role: 'write', vip: '192.0.2.100' }, B: { role: 'read', vip: '192.0.2.100' } } } }, /B\.vip: 192\.0\.2\.100 is already another instance's VIP/],
-    ['a deadline too short for one connect and two rounds of queries', { check: { deadlineMs: 2000 } }, /check\.deadlineMs: must be at least mysql\.connectTimeoutMs \+ 2 × mysql\.queryTimeoutMs \+ 500 ms \(3500\), got 2000/],
+    ['a deadline too short for one connect and two rounds of queries', { check: { deadlineMs: 2000 } }, /check\.deadlineMs: must be at least mysql\.connectTimeoutMs \+ 2 × mysql\.queryTimeoutMs \+ 500 ms \(3000\), got 2000/],
     ['an instance name with a space', { groupReplication: { instances: { 'VI 1': { role: 'write', vip: '192.0.2.100' } } } }, /an instance name is letters, digits/],
   ];
   for (const [name, patch, want] of bad) {
