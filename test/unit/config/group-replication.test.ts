@@ -51,6 +51,7 @@ describe('config mode group-replication', () => {
   const bad: [string, Record<string, unknown>, RegExp][] = [
     ['an unknown mode', { mode: 'galera' }, /mode: expected one of "semisync-pair", "group-replication", got "galera"/],
     ['a peer section', { peer: { host: 'x' } }, /peer: not used in mode "group-replication"/],
+    ['a witness section', { witness: { host: 'w' } }, /witness: not used in mode "group-replication"/],
     ['onDown stop-keepalived', { check: { onDown: 'stop-keepalived' } }, /check\.onDown: must be "exit" in mode "group-replication"/],
     ['no instances', { groupReplication: { instances: {} } }, /groupReplication\.instances: expected an object of vrrp_instance name/],
     ['a VIP with a prefix length', { groupReplication: { instances: { VI_W: { role: 'write', vip: '192.0.2.100/24' } } } }, /groupReplication\.instances\.VI_W\.vip: expected an IPv4 or IPv6 address/],
