@@ -1,10 +1,14 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
-import { DEFAULT_CONFIG_PATH, type Config } from '../config/schema.js';
+import { loadNodeConfig } from '../config/load.js';
+import { DEFAULT_CONFIG_PATH, type Config, type GroupReplicationConfig, type NodeConfig } from '../config/schema.js';
 import { AppError, describeError, isAppError } from '../errors.js';
 import { checkHealth, type HealthDeps, type HealthRun } from '../health/check.js';
 import { CHECK_RESERVE_MS } from '../config/check-budget.js';
 import { describeAttempt, evaluate, isQuiet, type Attempt, type Verdict } from '../health/evaluate.js';
+import type { GroupCheckDeps } from '../health/group-check.js';
+import { GROUP_ROLES, type GroupRole } from '../health/group-evaluate.js';
+import { localAddresses } from '../platform/ip.js';
+import { checkGroupMemberOnce } from './check-group-member.js';
 import { spawn } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -26,12 +30,16 @@ import { appendAsyncSwitch, readStepDown, writeStepDown, type StepDownRecord } f
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 export const CHECK_MYSQL_USAGE = `Usage: check-mysql [--config PATH] [--explain]
+       check-mysql [--config PATH] --role write|read|member [--explain]     (mode group-replication)
 
 keepalived's vrrp_script: exit 0 while the local MySQL answers; on "down" stop keepalived
 (check.onDown "stop-keepalived") or only exit 1 (check.onDown "exit").
+In mode group-replication: exit 0 while this member may hold the VIP of --role (write: the
+PRIMARY; read: an ONLINE SECONDARY; member: either), in a majority, with the gateway answering.
 
 Options:
   --config PATH  node config (default ${DEFAULT_CONFIG_PATH})
+  --role ROLE    mode group-replication only: the role of the instance this check tracks
   --explain      print each probe, its timing and the verdict; never signals keepalived
   -h, --help     show this help
 
@@ -40,6 +48,7 @@ Exit codes: 0 healthy, 1 down, 64 usage, 70 internal, 75 deadline passed before 
 
 export interface CheckMysqlArgs {
   readonly configPath: string;
+  readonly role?: GroupRole;
   readonly explain: boolean;
   readonly help: boolean;
 }
@@ -52,13 +61,19 @@ export function parseCheckMysqlArgs(argv: readonly string[]): CheckMysqlArgs {
       options: {
         config: { type: 'string' },
         explain: { type: 'boolean', default: false },
+        role: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
       allowPositionals: false,
     });
     if (values.config === '') throw new AppError('USAGE', 'option --config needs a path (try --help)');
-    return { configPath: values.config ?? DEFAULT_CONFIG_PATH, explain: values.explain === true, help: values.help === true };
+    const role = values.role;
+    if (role !== undefined && !(GROUP_ROLES as readonly string[]).includes(role)) throw new AppError('USAGE', `--role ${role}: expected write, read or member`);
+    return {
+      configPath: values.config ?? DEFAULT_CONFIG_PATH, explain: values.explain === true, help: values.help === true,
+      ...(role !== undefined ? { role: role as GroupRole } : {}),
+    };
   } catch (err) {
     if (isAppError(err)) throw err;
     const first = describeError(err).split('. ')[0] ?? 'bad arguments';
@@ -69,11 +84,12 @@ export function parseCheckMysqlArgs(argv: readonly string[]): CheckMysqlArgs {
 /** The outside world of one run; tests replace parts of it. */
 export interface CheckMysqlIo {
   readonly stdout: (text: string) => void;
-  readonly loadConfig: (path: string) => Config;
+  readonly loadConfig: (path: string) => NodeConfig;
   readonly health: (config: Config) => HealthDeps;
+  readonly groupMember: (config: GroupReplicationConfig) => GroupCheckDeps;
   readonly processControl: ProcessControl;
   /** Opens the daily-rotated file log; only reached on a run that has something to say. */
-  readonly openLog: (config: Config) => Promise<Logger>;
+  readonly openLog: (config: NodeConfig) => Promise<Logger>;
   readonly guard: (config: Config) => GuardPorts;
   readonly stepDown: {
     read(config: Config): StepDownRecord | undefined;
@@ -86,7 +102,7 @@ export interface CheckMysqlIo {
 
 export const realCheckMysqlIo: CheckMysqlIo = {
   stdout: (text) => void process.stdout.write(text),
-  loadConfig: (path) => loadConfig(path),
+  loadConfig: (path) => loadNodeConfig(path),
   health: (config) => ({
     connector: mysql2Connector,
     clock: systemClock,
@@ -98,6 +114,15 @@ export const realCheckMysqlIo: CheckMysqlIo = {
     isolation: isolationProber(isolationEndpoints(config)),
     readLocal: readLocalGuard,
   }),
+  groupMember: (config) => {
+    const g = config.check.gateway;
+    return {
+      connector: mysql2Connector,
+      clock: systemClock,
+      localAddresses,
+      ...(g !== undefined ? { gateway: (signal: AbortSignal) => probeTcp(g.host, g.port, g.timeoutMs, signal) } : {}),
+    };
+  },
   guard: (config) => ({
     sql: mysql2Connector,
     // A literal specifier: the bundle keeps ssh2 out of the healthy path and loads it only for a proof through the witness.
@@ -138,6 +163,11 @@ export async function checkMysqlMain(argv: readonly string[], io: CheckMysqlIo =
   const signal = deadline(config.check.deadlineMs);
   const cancelWatchdog = installWatchdog(config.check.deadlineMs + WATCHDOG_GRACE_MS, EXIT.DEADLINE);
   try {
+    if (config.mode === 'group-replication') {
+      const writeGroupLog = (write: (log: Logger) => void): Promise<void> => writeLog(io, config, { deadlineAt }, write);
+      return await checkGroupMemberOnce(config, args, io.groupMember(config), { stdout: io.stdout, writeLog: writeGroupLog }, { signal });
+    }
+    if (args.role !== undefined) throw new AppError('USAGE', '--role is for mode group-replication; this node is a semisync-pair node');
     return await checkOnce(config, args, io, { signal, startedAt, deadlineAt });
   } finally {
     cancelWatchdog();
@@ -231,7 +261,7 @@ function logGuard(log: Logger, g: GuardOutcome): void {
 
 
 // Opens the file log, writes, and flushes within what is left of the deadline; a broken log dir falls back to stderr.
-async function writeLog(io: CheckMysqlIo, config: Config, run: { deadlineAt: number }, write: (log: Logger) => void): Promise<void> {
+async function writeLog(io: CheckMysqlIo, config: NodeConfig, run: { deadlineAt: number }, write: (log: Logger) => void): Promise<void> {
   let log: Logger;
   try {
     log = await io.openLog(config);

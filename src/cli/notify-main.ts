@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../config/load.js';
+import { loadNodeConfig } from '../config/load.js';
 import { DEFAULT_CONFIG_PATH, type Config } from '../config/schema.js';
 import { AppError, describeError, isAppError } from '../errors.js';
 import { POSITION_RECORD_FILE } from '../failover/position-record.js';
@@ -44,7 +44,11 @@ export async function notifyMain(argv: readonly string[], io: NotifyIo = default
     return EXIT.OK;
   }
   const configPath = resolve(args.configPath ?? DEFAULT_CONFIG_PATH);
-  const config = loadConfig(configPath);
+  const config = loadNodeConfig(configPath);
+  if (config.mode === 'group-replication') {
+    const { groupNotifyMain } = await import('./group-notify-main.js');
+    return groupNotifyMain(args, config, (t) => io.stdout(t));
+  }
 
   if (args.dryRun && args.transition) return dryRun(config, args.transition.state, io);
   if (args.fifoPath !== undefined) return consumeFifo(config, configPath, args.fifoPath, args.foreground);

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { AppError } from '../errors.js';
-import { parseConfig, type Config } from './schema.js';
+import { parseConfig, parseNodeConfig, type Config, type ConfigInputHints, type NodeConfig } from './schema.js';
 
 export interface ConfigFs {
   readFile(path: string): string;
@@ -13,8 +13,18 @@ const realFs: ConfigFs = {
   mode: (p) => statSync(p).mode & 0o777,
 };
 
-// Reads and validates the node's config file; synchronous because check-mysql's start-up budget is tight.
+// Reads and validates a semisync-pair node's config file; a group-replication config is refused in one line.
 export function loadConfig(path: string, fs: ConfigFs = realFs): Config {
+  return readConfigFile(path, fs, parseConfig);
+}
+
+// Reads and validates the node's config file in either mode (check-mysql and notify serve both).
+export function loadNodeConfig(path: string, fs: ConfigFs = realFs): NodeConfig {
+  return readConfigFile(path, fs, parseNodeConfig);
+}
+
+// Synchronous because check-mysql's start-up budget is tight.
+function readConfigFile<T>(path: string, fs: ConfigFs, parse: (input: unknown, hints: ConfigInputHints) => T): T {
   let text: string;
   let mode: number;
   try {
@@ -31,7 +41,7 @@ export function loadConfig(path: string, fs: ConfigFs = realFs): Config {
   } catch (err) {
     throw new AppError('CONFIG_INVALID', `invalid config ${path}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
-  return parseConfig(input, {
+  return parse(input, {
     configReadableByOthers: (mode & 0o077) !== 0,
     readPasswordFile: (p) => readSecretFile(p, fs),
   });

@@ -1,5 +1,6 @@
 import { AppError } from '../errors.js';
 import { CHECK_RESERVE_MS, minimumDeadlineMs } from './check-budget.js';
+import { parseGroupReplicationSection, type GroupReplicationSettings } from './group-replication.js';
 
 export type OnDown = 'stop-keepalived' | 'exit';
 /** What a master does when its replica stops acknowledging and no witness can say whether the replica is alive. */
@@ -42,7 +43,12 @@ export interface WitnessSettings {
   readonly ssh: SshSettings;
 }
 
+/** semisync-pair: the master + semi-sync replica this toolkit promotes and demotes. group-replication: MGR elects; VIPs follow. */
+export type Mode = 'semisync-pair' | 'group-replication';
+export const MODES: readonly Mode[] = ['semisync-pair', 'group-replication'];
+
 export interface Config {
+  readonly mode: 'semisync-pair';
   readonly node: { readonly name: string };
   readonly mysql: MysqlEndpoint;
   readonly replication: {
@@ -92,6 +98,15 @@ export interface Config {
   };
 }
 
+/** A Group Replication node: no peer, replication account, witness or partition policy (MGR elects and moves the data). */
+export interface GroupReplicationConfig extends Omit<Config, 'mode' | 'peer' | 'replication' | 'witness' | 'partition'> {
+  readonly mode: 'group-replication';
+  readonly groupReplication: GroupReplicationSettings;
+}
+
+/** What a node's config file holds, either mode. */
+export type NodeConfig = Config | GroupReplicationConfig;
+
 /** Config as written in the file: secrets may come from a file instead of inline. */
 export interface ConfigInputHints {
   /** Reads a password file; refuses one that group/others can read. */
@@ -104,8 +119,17 @@ export const DEFAULT_CONFIG_PATH = '/etc/keepalived-mysql/config.json';
 
 type Json = Record<string, unknown>;
 
-// Validates one parsed config object, collecting every problem with its key before failing once.
+// The semisync-pair config the failover commands need; a group-replication config is refused in one line.
 export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
+  const config = parseNodeConfig(input, hints);
+  if (config.mode !== 'semisync-pair') {
+    throw new AppError('CONFIG_INVALID', `invalid config: mode "${config.mode}": this command serves semisync-pair nodes only`);
+  }
+  return config;
+}
+
+// Validates one parsed config object of either mode, collecting every problem with its key before failing once.
+export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeConfig {
   const problems: string[] = [];
   const root = asObject(input, '', problems) ?? {};
 
@@ -176,21 +200,29 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
     return '';
   };
 
+  const mode = oneOf(root, '', 'mode', MODES, 'semisync-pair');
+  const pair = mode === 'semisync-pair';
+  // A Group Replication node has no peer to fence and no replication to point: those sections would be dead settings.
+  const pairOnly = (key: string, required: boolean): Json | undefined => {
+    if (pair) return root[key] === undefined && !required ? undefined : asObject(root[key], key, problems) ?? {};
+    if (root[key] !== undefined) problems.push(`${key}: not used in mode "group-replication" (MGR elects the primary and moves the data); remove it`);
+    return required ? {} : undefined;
+  };
   const node = asObject(root['node'], 'node', problems) ?? {};
   const mysqlIn = asObject(root['mysql'], 'mysql', problems) ?? {};
-  const replIn = asObject(root['replication'], 'replication', problems) ?? {};
-  const peerIn = asObject(root['peer'], 'peer', problems) ?? {};
-  const sshIn = asObject(peerIn['ssh'], 'peer.ssh', problems) ?? {};
+  const replIn = pairOnly('replication', true) ?? {};
+  const peerIn = pairOnly('peer', true) ?? {};
+  const sshIn = pair ? asObject(peerIn['ssh'], 'peer.ssh', problems) ?? {} : {};
   const pathsIn = asObject(root['paths'], 'paths', problems) ?? {};
   const checkIn = asObject(root['check'] ?? {}, 'check', problems) ?? {};
   const notifyIn = asObject(root['notify'] ?? {}, 'notify', problems) ?? {};
   const gatewayIn = checkIn['gateway'] === undefined ? undefined : asObject(checkIn['gateway'], 'check.gateway', problems);
-  const witnessIn = root['witness'] === undefined ? undefined : asObject(root['witness'], 'witness', problems);
+  const witnessIn = pairOnly('witness', false);
   const witnessSshIn = witnessIn === undefined ? undefined : asObject(witnessIn['ssh'] ?? {}, 'witness.ssh', problems);
-  const partitionIn = asObject(root['partition'] ?? {}, 'partition', problems) ?? {};
+  const partitionIn = pairOnly('partition', false) ?? {};
 
   for (const [obj, path, known] of [
-    [root, '', ['node', 'mysql', 'replication', 'peer', 'witness', 'partition', 'paths', 'check', 'notify']],
+    [root, '', ['mode', 'node', 'mysql', 'replication', 'peer', 'witness', 'partition', 'paths', 'check', 'notify', 'groupReplication']],
     [witnessIn ?? {}, 'witness.', ['host', 'ssh']],
     [witnessSshIn ?? {}, 'witness.ssh.', ['user', 'port', 'identityFile', 'knownHostsFile', 'hostKeySha256', 'connectTimeoutMs', 'commandTimeoutMs']],
     [partitionIn, 'partition.', ['withoutWitness']],
@@ -240,7 +272,7 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
       commandTimeoutMs: int(o, path, 'commandTimeoutMs', 3000, 100, 600_000),
     };
   };
-  const ssh = sshSettings(sshIn, 'peer.ssh.');
+  const ssh = pair ? sshSettings(sshIn, 'peer.ssh.') : undefined;
   const witness: WitnessSettings | undefined = witnessIn === undefined ? undefined : {
     host: str(witnessIn, 'witness.', 'host'),
     ssh: sshSettings(witnessSshIn ?? {}, 'witness.ssh.'),
@@ -261,7 +293,7 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
     onDown: oneOf(checkIn, 'check.', 'onDown', ['exit', 'stop-keepalived'] as const, 'exit'),
     ...(gateway !== undefined ? { gateway } : {}),
   };
-  if (witness === undefined && gateway === undefined) {
+  if (pair && witness === undefined && gateway === undefined) {
     problems.push('witness: configure a witness (recommended) or check.gateway: a node must be able to tell that it is the isolated one');
   }
   const minimumDeadline = minimumDeadlineMs({
@@ -269,11 +301,16 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
     retryIntervalMs: check.retryIntervalMs,
     attemptBudgetMs: mysql.connectTimeoutMs + mysql.queryTimeoutMs,
   });
-  if (check.deadlineMs < minimumDeadline) {
+  if (pair && check.deadlineMs < minimumDeadline) {
     problems.push(
       `check.deadlineMs: must be at least check.retries × check.retryIntervalMs + mysql.connectTimeoutMs + mysql.queryTimeoutMs + ${CHECK_RESERVE_MS} ms ` +
         `(${minimumDeadline}) so every retry fits, got ${check.deadlineMs}`,
     );
+  }
+  // A group check makes no retries: one connect, then at most two rounds of queries (5.7 asks for its primary apart).
+  const minimumGroupDeadline = minimumDeadlineMs({ retries: 0, retryIntervalMs: 0, attemptBudgetMs: mysql.connectTimeoutMs + 2 * mysql.queryTimeoutMs });
+  if (!pair && check.deadlineMs < minimumGroupDeadline) {
+    problems.push(`check.deadlineMs: must be at least mysql.connectTimeoutMs + 2 × mysql.queryTimeoutMs + ${CHECK_RESERVE_MS} ms (${minimumGroupDeadline}), got ${check.deadlineMs}`);
   }
 
   const notify = {
@@ -284,13 +321,31 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
     lockWaitMs: int(notifyIn, 'notify.', 'lockWaitMs', 120_000, 0, 3_600_000),
     recoverOldMasterTail: bool(notifyIn, 'notify.', 'recoverOldMasterTail', true),
   };
-  if (notify.catchUpTimeoutMs >= notify.deadlineMs) {
+  if (pair && notify.catchUpTimeoutMs >= notify.deadlineMs) {
     problems.push(`notify.catchUpTimeoutMs: must be smaller than notify.deadlineMs (${notify.deadlineMs}), got ${notify.catchUpTimeoutMs}`);
   }
 
-  const config: Config = {
+  // Stopping keepalived would drop every VIP of the node, the read VIP with the write VIP: in MGR a check only fails its instance.
+  if (!pair && check.onDown !== 'exit') {
+    problems.push('check.onDown: must be "exit" in mode "group-replication" (a failed check moves only that instance\'s VIP)');
+  }
+  if (pair && root['groupReplication'] !== undefined) problems.push('groupReplication: only used in mode "group-replication"');
+
+  const shared = {
     node: { name: str(node, 'node.', 'name') },
     mysql,
+    paths: {
+      logDir: str(pathsIn, 'paths.', 'logDir', '/var/log/keepalived-mysql'),
+      stateDir: pathsStateDir,
+      keepalivedPidFile: str(pathsIn, 'paths.', 'keepalivedPidFile', '/run/keepalived.pid'),
+      ...(mysqldPidFile !== undefined ? { mysqldPidFile } : {}),
+    },
+    check,
+    notify,
+  };
+  const config: NodeConfig = !pair || ssh === undefined ? { mode: 'group-replication', ...shared, groupReplication: parseGroupReplicationSection(root['groupReplication'], problems) } : {
+    mode: 'semisync-pair',
+    ...shared,
     replication: {
       user: str(replIn, 'replication.', 'user'),
       password: password(replIn, 'replication.'),
@@ -305,16 +360,8 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
       stateDir: str(peerIn, 'peer.', 'stateDir', pathsStateDir),
       ...(binlogIndexFile !== undefined ? { binlogIndexFile } : {}),
     },
-    paths: {
-      logDir: str(pathsIn, 'paths.', 'logDir', '/var/log/keepalived-mysql'),
-      stateDir: pathsStateDir,
-      keepalivedPidFile: str(pathsIn, 'paths.', 'keepalivedPidFile', '/run/keepalived.pid'),
-      ...(mysqldPidFile !== undefined ? { mysqldPidFile } : {}),
-    },
     ...(witness !== undefined ? { witness } : {}),
     partition: { withoutWitness: oneOf(partitionIn, 'partition.', 'withoutWitness', ['fence', 'async'] as const, 'fence') },
-    check,
-    notify,
   };
 
   if (problems.length > 0) {

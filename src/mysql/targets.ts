@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { MysqlTarget } from './types.js';
 
 /** This node's MySQL with the admin account (check-mysql, notify and the binlog applier). */
-export function mysqlTarget(config: Config): MysqlTarget {
+export function mysqlTarget(config: Pick<Config, 'mysql'>): MysqlTarget {
   const m = config.mysql;
   return {
     host: m.host, port: m.port, user: m.user, password: m.password,

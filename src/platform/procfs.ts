@@ -63,6 +63,19 @@ const TCP_LISTEN = '0A';
 // Sockets in LISTEN state on this port, from /proc/net/tcp and /proc/net/tcp6.
 export function listeningTcp(port: number, procRoot = '/proc'): ListeningSocket[] {
   const found: ListeningSocket[] = [];
+  for (const cols of procNetTcpRows(procRoot)) {
+    const local = cols[1];
+    if (cols[3] !== TCP_LISTEN || local === undefined) continue;
+    const [hexAddr = '', hexPort = ''] = local.split(':');
+    if (parseInt(hexPort, 16) !== port) continue;
+    found.push({ inode: Number(cols[9]), address: `${decodeProcAddress(hexAddr)}:${port}` });
+  }
+  return found;
+}
+
+/** The socket rows of /proc/net/tcp and /proc/net/tcp6 (header dropped), split into columns; a missing file adds none. */
+export function procNetTcpRows(procRoot = '/proc'): string[][] {
+  const rows: string[][] = [];
   for (const file of ['tcp', 'tcp6']) {
     let text: string;
     try {
@@ -70,16 +83,9 @@ export function listeningTcp(port: number, procRoot = '/proc'): ListeningSocket[
     } catch {
       continue;
     }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      const local = cols[1];
-      if (cols[3] !== TCP_LISTEN || local === undefined) continue;
-      const [hexAddr = '', hexPort = ''] = local.split(':');
-      if (parseInt(hexPort, 16) !== port) continue;
-      found.push({ inode: Number(cols[9]), address: `${decodeProcAddress(hexAddr)}:${port}` });
-    }
+    for (const line of text.split('\n').slice(1)) if (line.trim() !== '') rows.push(line.trim().split(/\s+/));
   }
-  return found;
+  return rows;
 }
 
 // /proc/net/tcp prints addresses as host-order hex words: 0100007F is 127.0.0.1.

@@ -66,6 +66,12 @@ describe('parseCheckMysqlArgs', () => {
     assert.equal(parseCheckMysqlArgs(['-h']).help, true);
   });
 
+  it('when --role is given then it is read, and only write, read or member are roles', () => {
+    assert.equal(parseCheckMysqlArgs(['--role', 'write']).role, 'write');
+    assert.equal(parseCheckMysqlArgs(['--role=member']).role, 'member');
+    assert.throws(() => parseCheckMysqlArgs(['--role', 'primary']), (err: unknown) => isAppError(err) && err.code === 'USAGE' && /expected write, read or member/.test(err.message));
+  });
+
   const usage: [string, string[]][] = [['an unknown flag', ['--bogus']], ['a positional', ['x']], ['--config without a value', ['--config']], ['an empty --config', ['--config=']]];
   for (const [name, argv] of usage) {
     it(`when there is ${name} then it is a USAGE error`, () => {

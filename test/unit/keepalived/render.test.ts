@@ -33,8 +33,8 @@ test('templatePlaceholders lists names once, in order', () => {
   assert.deepEqual(templatePlaceholders('{{b}} {{a}} {{b}}'), ['b', 'a']);
 });
 
-function sampleValues(node: string): Record<string, string | number> {
-  const raw = JSON.parse(readFileSync(join(ROOT, 'keepalived', `node-${node}.values.json`), 'utf8')) as Record<string, string | number>;
+function sampleValues(stem: string): Record<string, string | number> {
+  const raw = JSON.parse(readFileSync(join(ROOT, 'keepalived', `${stem}.values.json`), 'utf8')) as Record<string, string | number>;
   return Object.fromEntries(Object.entries(raw).filter(([k]) => !k.startsWith('//')));
 }
 
@@ -42,7 +42,7 @@ for (const node of ['a', 'b']) {
   test(`golden: keepalived/node-${node}.conf is the render of templates/keepalived.conf.tmpl`, () => {
     const template = readFileSync(join(ROOT, 'templates', 'keepalived.conf.tmpl'), 'utf8');
     const sample = readFileSync(join(ROOT, 'keepalived', `node-${node}.conf`), 'utf8');
-    assert.equal(renderTemplate(template, sampleValues(node)), sample);
+    assert.equal(renderTemplate(template, sampleValues(`node-${node}`)), sample);
   });
 }
 
@@ -53,4 +53,21 @@ test('the keepalived templates wire both bins, BACKUP + nopreempt, advert_int 1,
       assert.ok(t.includes(needle), `${name} lacks ${needle}`);
     }
   }
+});
+
+for (const node of ['1', '2', '3']) {
+  test(`golden: keepalived/mgr-${node}.conf is the render of templates/keepalived-group-replication.conf.tmpl`, () => {
+    const template = readFileSync(join(ROOT, 'templates', 'keepalived-group-replication.conf.tmpl'), 'utf8');
+    const sample = readFileSync(join(ROOT, 'keepalived', `mgr-${node}.conf`), 'utf8');
+    assert.equal(renderTemplate(template, sampleValues(`mgr-${node}`)), sample);
+  });
+}
+
+test('the Group Replication template tracks one role per instance, moves a VIP only after two verdicts, and leaves gratuitous ARP to keepalived', () => {
+  const t = readFileSync(join(ROOT, 'templates', 'keepalived-group-replication.conf.tmpl'), 'utf8');
+  for (const needle of ['--role write"', '--role read"', '--role member"', 'fall 2', 'rise 2', 'vrrp_instance VI_MGR_WRITE', 'vrrp_instance VI_MGR_READ',
+    'chk_mgr_read weight', 'vrrp_garp_master_repeat', 'vrrp_garp_master_refresh', '/notify --config']) {
+    assert.ok(t.includes(needle), `lacks ${needle}`);
+  }
+  assert.doesNotMatch(t, /fall 1\b/);
 });
