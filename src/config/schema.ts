@@ -90,6 +90,21 @@ export interface Config {
     /** Before writes open, apply the complete transactions only the unreachable old master's binlog has (MHA-style). */
     readonly recoverOldMasterTail: boolean;
   };
+  readonly heal: HealSettings;
+}
+
+/** `rejoin`: how this node saves, discards and rebuilds when it rejoins the new master. */
+export interface HealSettings {
+  /** argv that stops / starts this node's mysqld (a rebuild swaps the datadir in between). */
+  readonly mysqldStop: readonly string[];
+  readonly mysqldStart: readonly string[];
+  /** This node's datadir (replaced by a rebuild; the old one is kept beside it). */
+  readonly datadir: string;
+  /** argv run on the peer over SSH that writes an xbstream backup of the live master to stdout. */
+  readonly peerBackupCommand: readonly string[];
+  /** The VIP address: rejoin refuses while a local interface holds it. */
+  readonly vip?: string;
+  readonly deadlineMs: number;
 }
 
 /** Config as written in the file: secrets may come from a file instead of inline. */
@@ -134,6 +149,15 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
     if (v === undefined) return dflt;
     if (typeof v !== 'boolean') {
       problems.push(`${path}${key}: expected true or false, got ${show(v)}`);
+      return dflt;
+    }
+    return v;
+  };
+  const argv = (o: Json, path: string, key: string, dflt: readonly string[]): readonly string[] => {
+    const v = o[key];
+    if (v === undefined) return dflt;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((a): a is string => typeof a === 'string' && a.length > 0)) {
+      problems.push(`${path}${key}: expected a non-empty array of non-empty strings (program and arguments), got ${show(v)}`);
       return dflt;
     }
     return v;
@@ -184,16 +208,18 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
   const pathsIn = asObject(root['paths'], 'paths', problems) ?? {};
   const checkIn = asObject(root['check'] ?? {}, 'check', problems) ?? {};
   const notifyIn = asObject(root['notify'] ?? {}, 'notify', problems) ?? {};
+  const healIn = asObject(root['heal'] ?? {}, 'heal', problems) ?? {};
   const gatewayIn = checkIn['gateway'] === undefined ? undefined : asObject(checkIn['gateway'], 'check.gateway', problems);
   const witnessIn = root['witness'] === undefined ? undefined : asObject(root['witness'], 'witness', problems);
   const witnessSshIn = witnessIn === undefined ? undefined : asObject(witnessIn['ssh'] ?? {}, 'witness.ssh', problems);
   const partitionIn = asObject(root['partition'] ?? {}, 'partition', problems) ?? {};
 
   for (const [obj, path, known] of [
-    [root, '', ['node', 'mysql', 'replication', 'peer', 'witness', 'partition', 'paths', 'check', 'notify']],
+    [root, '', ['node', 'mysql', 'replication', 'peer', 'witness', 'partition', 'paths', 'check', 'notify', 'heal']],
     [witnessIn ?? {}, 'witness.', ['host', 'ssh']],
     [witnessSshIn ?? {}, 'witness.ssh.', ['user', 'port', 'identityFile', 'knownHostsFile', 'hostKeySha256', 'connectTimeoutMs', 'commandTimeoutMs']],
     [partitionIn, 'partition.', ['withoutWitness']],
+    [healIn, 'heal.', ['mysqldStop', 'mysqldStart', 'datadir', 'peerBackupCommand', 'vip', 'deadlineMs']],
     [node, 'node.', ['name']],
     [mysqlIn, 'mysql.', ['host', 'port', 'socketPath', 'user', 'password', 'passwordFile', 'connectTimeoutMs', 'queryTimeoutMs']],
     [replIn, 'replication.', ['user', 'password', 'passwordFile', 'heartbeatPeriodS', 'connectRetryS']],
@@ -288,6 +314,16 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
     problems.push(`notify.catchUpTimeoutMs: must be smaller than notify.deadlineMs (${notify.deadlineMs}), got ${notify.catchUpTimeoutMs}`);
   }
 
+  const vip = optStr(healIn, 'heal.', 'vip');
+  const heal: HealSettings = {
+    mysqldStop: argv(healIn, 'heal.', 'mysqldStop', ['systemctl', 'stop', 'mariadb']),
+    mysqldStart: argv(healIn, 'heal.', 'mysqldStart', ['systemctl', 'start', 'mariadb']),
+    datadir: str(healIn, 'heal.', 'datadir', '/var/lib/mysql'),
+    peerBackupCommand: argv(healIn, 'heal.', 'peerBackupCommand', ['mariadb-backup', '--backup', '--stream=xbstream', '--target-dir=/tmp']),
+    ...(vip !== undefined ? { vip } : {}),
+    deadlineMs: int(healIn, 'heal.', 'deadlineMs', 3_600_000, 10_000, 86_400_000),
+  };
+
   const config: Config = {
     node: { name: str(node, 'node.', 'name') },
     mysql,
@@ -315,6 +351,7 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
     partition: { withoutWitness: oneOf(partitionIn, 'partition.', 'withoutWitness', ['fence', 'async'] as const, 'fence') },
     check,
     notify,
+    heal,
   };
 
   if (problems.length > 0) {

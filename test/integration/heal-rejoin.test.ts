@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { mariadbSkipReason, pointReplicaAt, waitFor, waitForSync, writePrivate, type MariaDbFarm, type MariaDbServer } from '../helpers/mariadb.js';
+import { readOnly, slaveStatus, startPair, writeNodeConfig } from '../helpers/notify-env.js';
+import { runBin } from '../helpers/run-bin.js';
+
+const skip = mariadbSkipReason();
+
+// Semi-sync gives up after 300 ms: the old master commits alone (asynchronously), the errant tail of a partition.
+const PAIR_ARGS = ['--rpl-semi-sync-master-timeout=300', '--gtid-strict-mode=1'];
+
+type Rows = { id: number; note: string }[];
+const rows = async (s: MariaDbServer): Promise<Rows> =>
+  (await s.sql<{ id: number; note: string }>('SELECT id, note FROM appdb.t ORDER BY id')).map((r) => ({ id: Number(r.id), note: String(r.note) }));
+const gtid = async (s: MariaDbServer, v: string): Promise<string> =>
+  String((await s.sql<{ v: string }>(`SELECT @@GLOBAL.${v} AS v`))[0]?.v ?? '');
+
+// db1 (a) was master, db2 (b) replicated; a partition: db1 commits alone, db2 is promoted and takes writes.
+async function partitionAndFailover(a: MariaDbServer, b: MariaDbServer): Promise<void> {
+  await a.sql("INSERT INTO appdb.t VALUES (1, 'both'), (2, 'both'), (3, 'both')");
+  await waitForSync(a, b);
+  await b.sql('STOP SLAVE');
+  await a.sql("INSERT INTO appdb.t VALUES (100, 'only on db1')", "UPDATE appdb.t SET note = 'changed on db1' WHERE id = 1",
+    'DELETE FROM appdb.t WHERE id = 2');
+  await b.sql('RESET SLAVE ALL', 'SET GLOBAL read_only = 0', "INSERT INTO appdb.t VALUES (200, 'on the new master')");
+  await a.sql('SET GLOBAL read_only = 1');
+}
+
+// The node config of db1 (a), its peer db2 (b), plus a heal section.
+function configFor(farm: MariaDbFarm, a: MariaDbServer, b: MariaDbServer, heal: Record<string, unknown> = {}, ssh?: Record<string, unknown>): { configPath: string; stateDir: string; logDir: string } {
+  const dirs = writeNodeConfig(farm.baseDir, 'db1', a, 'db2', b, ssh ? { ssh } : {});
+  const cfg = JSON.parse(readFileSync(dirs.configPath, 'utf8')) as Record<string, unknown>;
+  writePrivate(dirs.configPath, JSON.stringify({ ...cfg, heal: { datadir: a.datadir, ...heal } }, null, 2));
+  return dirs;
+}
+
+const rejoin = (configPath: string, ...args: string[]): ReturnType<typeof runBin> =>
+  runBin('keepalived-mysql', ['rejoin', '--config', configPath, ...args], { timeoutMs: 170_000 });
+
+describe('keepalived-mysql rejoin on real MariaDB (save, flashback, rejoin)', { skip }, () => {
+  let farm: MariaDbFarm;
+  let a: MariaDbServer;
+  let b: MariaDbServer;
+
+  beforeEach(async () => {
+    ({ farm, master: a, replica: b } = await startPair(PAIR_ARGS));
+  });
+  afterEach(async () => {
+    await farm.cleanup();
+  });
+
+  it('when db1 holds a tail db2 lacks then rejoin saves it (replayable to the same rows), rewinds it, and db1 replicates with the same GTID state', async () => {
+    await partitionAndFailover(a, b);
+    const before = await rows(a);
+    const errantState = await gtid(a, 'gtid_binlog_state');
+    const { configPath, stateDir } = configFor(farm, a, b);
+
+    const dry = await rejoin(configPath, '--dry-run');
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /save: 0-1-4\.\.0-1-6/);
+    assert.match(dry.stdout, /discard: mariadb-binlog --flashback/);
+    assert.equal(await gtid(a, 'gtid_binlog_state'), errantState, 'a dry run changes nothing');
+    assert.equal(existsSync(join(stateDir, 'saved')), false);
+
+    const res = await rejoin(configPath);
+    assert.equal(res.code, 0, res.stderr);
+    await b.sql("INSERT INTO appdb.t VALUES (201, 'after the rejoin')");
+    await waitForSync(b, a);
+    assert.deepEqual(await rows(a), await rows(b));
+    assert.equal(await gtid(a, 'gtid_binlog_state'), await gtid(b, 'gtid_binlog_state'));
+    const st = await slaveStatus(a);
+    assert.equal(st?.['Slave_IO_Running'], 'Yes');
+    assert.equal(st?.['Using_Gtid'], 'Slave_Pos');
+    assert.equal(Number(st?.['Connect_Retry']), 1);
+    const [hb] = await a.sql<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Slave_heartbeat_period'");
+    assert.equal(Number(hb?.Value), 1);
+    assert.equal(await readOnly(a), 1);
+
+    const [savedName] = readdirSync(join(stateDir, 'saved'));
+    assert.ok(savedName !== undefined);
+    const dir = join(stateDir, 'saved', savedName);
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { gtids: string[]; errant: string[]; discard: { method: string; resetMaster: boolean } };
+    assert.deepEqual(manifest.gtids, ['0-1-4', '0-1-5', '0-1-6']);
+    assert.deepEqual(manifest.discard.method, 'flashback');
+    assert.equal(manifest.discard.resetMaster, true);
+    assert.match(readFileSync(join(dir, 'readable.sql'), 'utf8'), /INSERT INTO `appdb`.`t`[\s\S]*@2='only on db1'/);
+
+    // The saved events replay on a fresh server holding the common rows to exactly db1's rows before the rejoin.
+    const fresh = await farm.start({ name: 'c', serverId: 3 });
+    await fresh.sql('CREATE DATABASE appdb', 'CREATE TABLE appdb.t (id INT PRIMARY KEY, note VARCHAR(64)) ENGINE=InnoDB',
+      "INSERT INTO appdb.t VALUES (1, 'both'), (2, 'both'), (3, 'both')");
+    const sql = execFileSync('mariadb-binlog', [join(dir, 'events-000.binlog')]);
+    execFileSync('mariadb', ['--no-defaults', `--socket=${fresh.socket}`, '-uroot', '--binary-mode'], { input: sql });
+    assert.deepEqual(await rows(fresh), before);
+    assert.equal(await gtid(fresh, 'gtid_binlog_pos'), '0-1-6');
+    const replay = readFileSync(join(dir, 'replay.sql'));
+    assert.ok(replay.includes('BINLOG'));
+  });
+
+  it('when db1 is writable, or the peer is read-only, then rejoin refuses with one line and exit 4', async () => {
+    await partitionAndFailover(a, b);
+    const { configPath } = configFor(farm, a, b);
+    await a.sql('SET GLOBAL read_only = 0');
+    const writable = await rejoin(configPath);
+    assert.equal(writable.code, 4);
+    assert.equal(writable.stderr.trim().split('\n').filter((l) => l.startsWith('keepalived-mysql:')).length, 1);
+    assert.match(writable.stderr, /keepalived-mysql: rejoin refused: this node is writable/);
+    await a.sql('SET GLOBAL read_only = 1');
+    await b.sql('SET GLOBAL read_only = 1');
+    const peerRo = await rejoin(configPath);
+    assert.equal(peerRo.code, 4);
+    assert.match(peerRo.stderr, /rejoin refused: the peer is read-only/);
+    assert.equal((await slaveStatus(a))?.['Slave_IO_Running'] ?? 'No', 'No');
+  });
+
+  it('when a restarted old master has no errant transaction then rejoin only re-points it with the configured heartbeat and retry', async () => {
+    await a.sql("INSERT INTO appdb.t VALUES (1, 'both')");
+    await waitForSync(a, b);
+    await b.sql('STOP SLAVE', 'RESET SLAVE ALL', 'SET GLOBAL read_only = 0');
+    await a.sql('SET GLOBAL read_only = 1');
+    const { configPath } = configFor(farm, a, b);
+    const res = await rejoin(configPath);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr + readLogs(farm), /save: nothing/);
+    await b.sql("INSERT INTO appdb.t VALUES (2, 'new master')");
+    await waitForSync(b, a);
+    assert.deepEqual(await rows(a), await rows(b));
+  });
+});
+
+function readLogs(farm: MariaDbFarm): string {
+  const dir = join(farm.baseDir, 'node-db1', 'log');
+  return existsSync(dir) ? readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('') : '';
+}
+
+void writeFileSync;
+void pointReplicaAt;
+void waitFor;
