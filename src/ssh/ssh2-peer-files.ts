@@ -122,16 +122,15 @@ class Ssh2RemoteShell implements RemoteShell {
         let stderr = '';
         channel.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });
         channel.pipe(stdout, { end: false });
-        channel.on('exit', (code: number | null, sig?: string) => {
-          channel.once('close', () => {
-            if (code === 0) resolve();
-            else {
-              const tail = stderr.trim().split('\n').slice(-3).join(' / ').slice(0, 600);
-              reject(new AppError('SSH_FAILED', `${what} ended with ${code ?? sig ?? 'no status'}${tail ? `: ${tail}` : ''}`));
-            }
-          });
+        let status: string | undefined;
+        channel.on('exit', (code: number | null, sig?: string) => { status = code === 0 ? '0' : String(code ?? sig ?? 'no status'); });
+        channel.once('close', () => {
+          if (status === '0') resolve();
+          else {
+            const tail = stderr.trim().split('\n').slice(-3).join(' / ').slice(0, 600);
+            reject(new AppError('SSH_FAILED', `${what} ended with ${status ?? 'no exit status'}${tail ? `: ${tail}` : ''}`));
+          }
         });
-        channel.once('close', () => reject(new AppError('SSH_FAILED', `${what}: the channel closed without an exit status`)));
       });
     });
     return withSignal(ran, signal, what).finally(() => signal.removeEventListener('abort', onAbort));

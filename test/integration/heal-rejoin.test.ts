@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { mariadbSkipReason, pointReplicaAt, waitFor, waitForSync, writePrivate, type MariaDbFarm, type MariaDbServer } from '../helpers/mariadb.js';
+import { sshdSkipReason, startSshd, type Sshd } from '../helpers/sshd.js';
+import { MARIADBD, mariadbSkipReason, waitForSync, writePrivate, type MariaDbFarm, type MariaDbServer } from '../helpers/mariadb.js';
 import { readOnly, slaveStatus, startPair, writeNodeConfig } from '../helpers/notify-env.js';
 import { runBin } from '../helpers/run-bin.js';
 
@@ -131,11 +132,66 @@ describe('keepalived-mysql rejoin on real MariaDB (save, flashback, rejoin)', { 
   });
 });
 
+describe('keepalived-mysql rejoin --method rebuild: mariadb-backup streamed over a real sshd from a live new master under writes', { skip: skip ?? sshdSkipReason() }, () => {
+  let farm: MariaDbFarm;
+  let a: MariaDbServer;
+  let b: MariaDbServer;
+  let sshd: Sshd;
+
+  beforeEach(async () => {
+    ({ farm, master: a, replica: b } = await startPair(PAIR_ARGS));
+    sshd = await startSshd();
+  });
+  afterEach(async () => {
+    await sshd.stop();
+    // db1's mysqld was restarted by heal.mysqldStart, outside the harness: stop it by its pid file.
+    const pid = Number(readFileSync(a.pidFile, 'utf8').trim());
+    if (pid > 0 && pid !== a.pid) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+    await farm.cleanup();
+  });
+
+  it('when db1 holds a tail and a rebuild is asked for then the tail is saved, the datadir replaced (old kept), and db1 replicates every row', async () => {
+    await partitionAndFailover(a, b);
+    const quote = (w: string): string => `'${w.replace(/'/g, "'\\''")}'`;
+    const heal = {
+      mysqldStop: ['bash', '-c', `pid=$(cat ${quote(a.pidFile)}); kill -TERM "$pid"; for i in $(seq 600); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done; exit 1`],
+      mysqldStart: ['bash', '-c', `setsid ${MARIADBD} ${a.args().map(quote).join(' ')} </dev/null >/dev/null 2>&1 &`],
+      peerBackupCommand: ['mariadb-backup', '--backup', '--stream=xbstream', `--socket=${b.socket}`, '--user=root', `--target-dir=${join(farm.baseDir, 'backup-tmp')}`],
+    };
+    const ssh = { user: sshd.user, port: sshd.port, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile, connectTimeoutMs: 5000, commandTimeoutMs: 5000 };
+    const { configPath, stateDir } = configFor(farm, a, b, heal, ssh);
+
+    let writing = true;
+    let next = 1000;
+    const writer = (async () => {
+      while (writing) {
+        await b.sql(`INSERT INTO appdb.t VALUES (${next++}, 'written during the rebuild')`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const res = await rejoin(configPath, '--method', 'rebuild');
+    writing = false;
+    await writer;
+    assert.equal(res.code, 0, res.stderr);
+    assert.ok(next > 1010, `writes went on during the rebuild (${next - 1000})`);
+
+    await waitForSync(b, a, 30_000);
+    assert.deepEqual(await rows(a), await rows(b));
+    assert.equal(await gtid(a, 'gtid_binlog_pos'), await gtid(b, 'gtid_binlog_pos'));
+    assert.equal((await slaveStatus(a))?.['Slave_SQL_Running'], 'Yes');
+    assert.equal(await readOnly(a), 1);
+    const [savedName] = readdirSync(join(stateDir, 'saved'));
+    const manifest = JSON.parse(readFileSync(join(stateDir, 'saved', savedName ?? '', 'manifest.json'), 'utf8')) as { gtids: string[]; discard: { method: string } };
+    assert.deepEqual(manifest.gtids, ['0-1-4', '0-1-5', '0-1-6']);
+    assert.equal(manifest.discard.method, 'rebuild');
+    const aside = readdirSync(farm.baseDir + '/a').filter((n) => n.startsWith('data.before-rejoin-'));
+    assert.equal(aside.length, 1, 'the old datadir is kept beside the new one');
+  });
+});
+
 function readLogs(farm: MariaDbFarm): string {
   const dir = join(farm.baseDir, 'node-db1', 'log');
   return existsSync(dir) ? readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('') : '';
 }
-
-void writeFileSync;
-void pointReplicaAt;
-void waitFor;
