@@ -102,6 +102,8 @@ export interface HealSettings {
   readonly datadir: string;
   /** argv run on the peer over SSH that writes an xbstream backup of the live master to stdout. */
   readonly peerBackupCommand: readonly string[];
+  /** Option file (included by my.cnf) where the toolkit writes init-rpl-role for mysqld's next start. */
+  readonly startupRoleFile: string;
   /** The VIP address: rejoin refuses while a local interface holds it. */
   readonly vip?: string;
   readonly deadlineMs: number;
@@ -219,7 +221,7 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
     [witnessIn ?? {}, 'witness.', ['host', 'ssh']],
     [witnessSshIn ?? {}, 'witness.ssh.', ['user', 'port', 'identityFile', 'knownHostsFile', 'hostKeySha256', 'connectTimeoutMs', 'commandTimeoutMs']],
     [partitionIn, 'partition.', ['withoutWitness']],
-    [healIn, 'heal.', ['mysqldStop', 'mysqldStart', 'datadir', 'peerBackupCommand', 'vip', 'deadlineMs']],
+    [healIn, 'heal.', ['mysqldStop', 'mysqldStart', 'datadir', 'peerBackupCommand', 'startupRoleFile', 'vip', 'deadlineMs']],
     [node, 'node.', ['name']],
     [mysqlIn, 'mysql.', ['host', 'port', 'socketPath', 'user', 'password', 'passwordFile', 'connectTimeoutMs', 'queryTimeoutMs']],
     [replIn, 'replication.', ['user', 'password', 'passwordFile', 'heartbeatPeriodS', 'connectRetryS']],
@@ -320,6 +322,7 @@ export function parseConfig(input: unknown, hints: ConfigInputHints): Config {
     mysqldStart: argv(healIn, 'heal.', 'mysqldStart', ['systemctl', 'start', 'mariadb']),
     datadir: str(healIn, 'heal.', 'datadir', '/var/lib/mysql'),
     peerBackupCommand: argv(healIn, 'heal.', 'peerBackupCommand', ['mariadb-backup', '--backup', '--stream=xbstream', '--target-dir=/tmp']),
+    startupRoleFile: str(healIn, 'heal.', 'startupRoleFile', '/etc/keepalived-mysql/mariadb-startup-role.cnf'),
     ...(vip !== undefined ? { vip } : {}),
     deadlineMs: int(healIn, 'heal.', 'deadlineMs', 3_600_000, 10_000, 86_400_000),
   };
