@@ -7,6 +7,8 @@ export type RejoinMethod = 'auto' | 'flashback' | 'rebuild';
 /** Everything `rejoin` read before deciding (read-only; the same in a dry run). */
 export interface RejoinFacts {
   readonly method: RejoinMethod;
+  /** Automatic healing (the BACKUP transition): discard only what the verdict proves was never acknowledged. */
+  readonly onlyIfProvenSafe?: boolean;
   readonly local: {
     readonly flavorGtid: 'mariadb' | 'mysql' | 'none';
     readonly readOnly: boolean;
@@ -77,6 +79,9 @@ export function planRejoin(f: RejoinFacts): RejoinPlan {
       verdict: f.verdict, why: 'no errant transactions: nothing to save or discard' };
   }
   const errant = ranges.map(formatRange).join(', ');
+  if (f.onlyIfProvenSafe && !(f.verdict.kind === 'errant' && f.verdict.autoHeal)) {
+    return refuse(`${errant} may have been acknowledged (${f.verdict.reason}): staying fenced; to save and discard them run: keepalived-mysql rejoin`);
+  }
   if (f.located === undefined || f.located.missing > 0) {
     return refuse(`${errant}: ${f.located?.missing ?? 'some'} errant transaction(s) are not in this node's binlogs, so they cannot be saved; ` +
       'nothing is discarded unsaved (copy the datadir aside and rebuild by hand)');

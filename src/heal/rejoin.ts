@@ -38,6 +38,8 @@ export interface RejoinPorts {
 
 export interface RejoinOptions {
   readonly method: RejoinMethod;
+  /** The BACKUP transition's automatic heal: refuse unless no client can have been acknowledged for the errant tail. */
+  readonly onlyIfProvenSafe?: boolean;
   /** Print the plan (what would be saved, discarded, rebuilt) and change nothing. */
   readonly dryRun: boolean;
   readonly print: (line: string) => void;
@@ -69,7 +71,7 @@ async function exec(c: SqlClient, log: Logger, statements: readonly Statement[],
 interface Read { readonly facts: RejoinFacts; readonly local: ServerState; readonly located?: LocatedErrant; readonly peerState: string }
 
 // Reads this node, the peer and the evidence (read-only: the same in a dry run).
-async function readFacts(config: Config, ports: RejoinPorts, local: Session, method: RejoinMethod, signal: AbortSignal): Promise<Read> {
+async function readFacts(config: Config, ports: RejoinPorts, local: Session, opts: RejoinOptions, signal: AbortSignal): Promise<Read> {
   const state = await readServerState(local.client, local.dialect, signal);
   const settings = await first(local.client, readHealSettings(), signal);
   const noTx = await first(local.client, readNoAckCommits(), signal);
@@ -102,7 +104,8 @@ async function readFacts(config: Config, ports: RejoinPorts, local: Session, met
   const located = ranges.length > 0 && state.logBinIndex ? await locateErrant(state.logBinIndex, ranges, signal) : undefined;
   const holdsVip = await ports.holdsVip();
   const facts: RejoinFacts = {
-    method,
+    method: opts.method,
+    ...(opts.onlyIfProvenSafe ? { onlyIfProvenSafe: true } : {}),
     local: {
       flavorGtid: local.dialect.gtid, readOnly: state.readOnly, ...(holdsVip !== undefined ? { holdsVip } : {}),
       binlogState: state.gtidBinlogState ?? '', binlogPos: state.gtidBinlogPos ?? '', slavePos: state.gtidSlavePos ?? '',
@@ -125,7 +128,7 @@ export async function runRejoin(config: Config, ports: RejoinPorts, opts: Rejoin
   const log = ports.log;
   let local = await open(ports.sql, localTarget(config), signal);
   try {
-    const read = await readFacts(config, ports, local, opts.method, signal);
+    const read = await readFacts(config, ports, local, opts, signal);
     const plan = planRejoin(read.facts);
     const lines = describePlan(plan);
     for (const l of lines) log.info(`rejoin plan: ${l}`, { plan: plan.kind });

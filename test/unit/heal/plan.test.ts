@@ -74,6 +74,15 @@ describe('planRejoin', () => {
     });
   }
 
+  it('when healing automatically and the tail may have been acknowledged then it refuses and prints the rejoin command', () => {
+    const maybe = { kind: 'errant' as const, errant: ['0-1-12'], autoHeal: false, maybeAcknowledged: ['0-1-12'], reason: 'async span' };
+    const p = planRejoin(facts({ onlyIfProvenSafe: true, verdict: maybe }));
+    assert.ok(p.kind === 'refuse');
+    assert.match(p.reason, /0-1-12 may have been acknowledged \(async span\).*keepalived-mysql rejoin/);
+    assert.equal(planRejoin(facts({ onlyIfProvenSafe: true })).kind, 'rejoin');
+    assert.equal(planRejoin(facts({ verdict: maybe })).kind, 'rejoin', 'by hand, the operator decides');
+  });
+
   it('when nothing is errant then nothing is saved and a former master starts after its own binlog position', () => {
     const p = planRejoin(facts({ local: { binlogState: '0-1-11', binlogPos: '0-1-11', slavePos: '0-2-3' } }));
     assert.ok(p.kind === 'rejoin' && p.discard.kind === 'none');
