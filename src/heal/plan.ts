@@ -27,6 +27,8 @@ export interface RejoinFacts {
   readonly located?: { readonly found: number; readonly missing: number };
   /** Why a rebuild from the peer cannot run here (no SSH, tools missing), or undefined when it can. */
   readonly rebuildBlocked?: string;
+  /** A previous rejoin stopped between its save and the end of its discard (its journal is still there). */
+  readonly interrupted?: { readonly method: 'flashback' | 'rebuild'; readonly savedDir: string };
 }
 
 export type Discard =
@@ -71,6 +73,12 @@ export function planRejoin(f: RejoinFacts): RejoinPlan {
   if (f.verdict.kind === 'unknown') return refuse(f.verdict.reason);
 
   const ranges = errantRanges(f.local.binlogState, p.binlogState);
+  if (f.interrupted !== undefined) {
+    // A half-applied flashback cannot be told from the data: only a rebuild is sure to end consistent.
+    const what = `a previous rejoin stopped during its ${f.interrupted.method} (saved in ${f.interrupted.savedDir})`;
+    if (f.rebuildBlocked !== undefined) return refuse(`${what}; rebuild impossible: ${f.rebuildBlocked}`);
+    return { kind: 'rejoin', save: ranges, discard: { kind: 'rebuild' }, verdict: f.verdict, why: `${what}: rebuilding from the new master` };
+  }
   if (ranges.length === 0) {
     if (f.method === 'rebuild' && f.rebuildBlocked !== undefined) return refuse(`rebuild impossible: ${f.rebuildBlocked}`);
     if (f.method === 'rebuild') return { kind: 'rejoin', save: [], discard: { kind: 'rebuild' }, verdict: f.verdict, why: 'rebuild requested' };

@@ -1,3 +1,4 @@
+import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { AppError, describeError } from '../errors.js';
@@ -15,6 +16,7 @@ import {
 } from '../mysql/queries.js';
 import type { Row, SqlClient, SqlConnector } from '../mysql/types.js';
 import type { Clock } from '../platform/clock.js';
+import { writeFileAtomic } from '../platform/atomic-write.js';
 import { deadline } from '../platform/deadline.js';
 import { errantRanges } from './gtid-sets.js';
 import { describePlan, planRejoin, type RejoinFacts, type RejoinMethod, type RejoinPlan } from './plan.js';
@@ -43,6 +45,20 @@ export interface RejoinOptions {
   /** Print the plan (what would be saved, discarded, rebuilt) and change nothing. */
   readonly dryRun: boolean;
   readonly print: (line: string) => void;
+}
+
+// Present from just before a discard starts until replication is configured: a crash in between is seen by the next run.
+const JOURNAL_FILE = 'rejoin-in-progress.json';
+
+async function readJournal(stateDir: string): Promise<RejoinFacts['interrupted']> {
+  const text = await readFile(join(stateDir, JOURNAL_FILE), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const j = JSON.parse(text) as { method?: unknown; savedDir?: unknown };
+    return { method: j.method === 'rebuild' ? 'rebuild' : 'flashback', savedDir: String(j.savedDir ?? '?') };
+  } catch {
+    return { method: 'flashback', savedDir: `? (unreadable ${JOURNAL_FILE})` };
+  }
 }
 
 interface Session { readonly client: SqlClient; readonly dialect: Dialect }
@@ -103,7 +119,9 @@ async function readFacts(config: Config, ports: RejoinPorts, local: Session, opt
   const ranges = peerFacts.reachable ? errantRanges(state.gtidBinlogState ?? '', peerState) : [];
   const located = ranges.length > 0 && state.logBinIndex ? await locateErrant(state.logBinIndex, ranges, signal) : undefined;
   const holdsVip = await ports.holdsVip();
+  const interrupted = await readJournal(config.paths.stateDir);
   const facts: RejoinFacts = {
+    ...(interrupted !== undefined ? { interrupted } : {}),
     method: opts.method,
     ...(opts.onlyIfProvenSafe ? { onlyIfProvenSafe: true } : {}),
     local: {
@@ -159,6 +177,10 @@ export async function runRejoin(config: Config, ports: RejoinPorts, opts: Rejoin
 
     let startFrom = plan.startFrom;
     const d = plan.discard;
+    const journal = join(config.paths.stateDir, JOURNAL_FILE);
+    if (d.kind !== 'none') {
+      await writeFileAtomic(journal, `${JSON.stringify({ method: d.kind, savedDir: saved?.dir ?? '', startedAt: new Date(ports.clock.now()).toISOString() })}\n`, 0o600);
+    }
     if (d.kind === 'flashback' && saved) {
       const dir = saved.dir;
       await ports.binlogTools.flashback(saved.manifest.files.map((f) => join(dir, f.file)), signal);
@@ -187,6 +209,7 @@ export async function runRejoin(config: Config, ports: RejoinPorts, opts: Rejoin
       ...semiSyncFor(dl, 'replica'),
       startReplica(dl),
     ], signal);
+    await unlink(journal).catch(() => undefined);
     await verifyReplicating(ports, local, signal);
     const now = await readServerState(local.client, dl, signal);
     await ports.writePosition(positionRecordFrom(now, { node: config.node.name, role: 'replica', transitionId: `rejoin-${ports.clock.now().toString(36)}`,

@@ -9,7 +9,7 @@ import { formatRange, inRanges, type ErrantRange } from './gtid-sets.js';
 
 const BINLOG_MAGIC = Buffer.from([0xfe, 0x62, 0x69, 0x6e]);
 // Errant tails are a handful of transactions; more than this is not a tail to rewind but a node to rebuild.
-export const MAX_SAVED_TRANSACTIONS = 100_000;
+const MAX_SAVED_TRANSACTIONS = 100_000;
 
 /** Errant transactions found in one local binlog: its format description and their groups, in file order. */
 export interface ErrantChunk {
@@ -40,7 +40,7 @@ function localFile(path: string): { file: RandomAccessFile; close: () => Promise
   };
 }
 
-export const countRanges = (ranges: readonly ErrantRange[]): bigint => ranges.reduce((n, r) => n + (r.to - r.from + 1n), 0n);
+const countRanges = (ranges: readonly ErrantRange[]): bigint => ranges.reduce((n, r) => n + (r.to - r.from + 1n), 0n);
 
 /** Walks this node's binlogs newest first until every errant GTID is found (or the oldest binlog was walked). */
 export async function locateErrant(indexFile: string, ranges: readonly ErrantRange[], signal: AbortSignal): Promise<LocatedErrant> {
@@ -99,7 +99,7 @@ export interface SavedTail {
 }
 
 // A directory name from the ranges: "0-1-4..0-1-6" → "0-1-4_0-1-6", joined by "+", bounded.
-export function savedDirName(at: Date, ranges: readonly ErrantRange[]): string {
+function savedDirName(at: Date, ranges: readonly ErrantRange[]): string {
   const stamp = at.toISOString().replace(/[:.]/g, '').replace('T', '-');
   const gtids = ranges.map(formatRange).join('+').replace(/\.\./g, '_').slice(0, 120);
   return `${stamp}-${gtids}`;

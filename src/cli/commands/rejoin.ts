@@ -1,6 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { access, constants, mkdir } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { DEFAULT_CONFIG_PATH, type Config } from '../../config/schema.js';
 import { AppError } from '../../errors.js';
@@ -42,18 +42,31 @@ async function holdsVip(config: Config): Promise<string | undefined> {
   return latest?.state === 'MASTER' ? `keepalived's latest request to this node (${latest.requestedAt}) is MASTER` : undefined;
 }
 
+// The local half of a rebuild: programs that must be on PATH.
+async function missingTools(names: readonly string[]): Promise<string[]> {
+  const dirs = (process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== '');
+  const found = async (n: string): Promise<boolean> => {
+    for (const d of dirs) if (await access(join(d, n), constants.X_OK).then(() => true, () => false)) return true;
+    return false;
+  };
+  const missing: string[] = [];
+  for (const n of names) if (!(await found(n))) missing.push(n);
+  return missing;
+}
+
 // `keepalived-mysql rejoin [--dry-run] [--method auto|flashback|rebuild] [--config PATH]`
 export async function rejoinMain(opts: RejoinCliOptions): Promise<ExitCode> {
   const method = (opts.method ?? 'auto') as RejoinMethod;
   if (!METHODS.includes(method)) throw new AppError('USAGE', `--method ${opts.method}: expected one of ${METHODS.join(', ')}`);
   const config = loadConfig(resolve(opts.config ?? DEFAULT_CONFIG_PATH));
   const log = createFileLogger({ logDir: config.paths.logDir, stem: 'rejoin', base: { pid: process.pid }, alsoStderr: !opts.dryRun });
+  const missing = await missingTools(['mbstream', 'mariadb-backup']);
   const ports: RejoinPorts = {
     sql: mysql2Connector,
     log,
     clock: systemClock,
     binlogTools: createBinlogTools({ dir: config.paths.stateDir, target: localTarget(config) }),
-    rebuild: {
+    rebuild: missing.length > 0 ? { blocked: `${missing.join(' and ')} not installed here (apt-get install mariadb-backup)` } : {
       rebuilder: createRebuilder({
         heal: config.heal, peerHost: config.peer.host, ssh: config.peer.ssh, remote: ssh2RemoteShellConnector, log,
         now: () => new Date(),

@@ -83,6 +83,14 @@ describe('planRejoin', () => {
     assert.equal(planRejoin(facts({ verdict: maybe })).kind, 'rejoin', 'by hand, the operator decides');
   });
 
+  it('when a previous rejoin stopped mid-discard then only a rebuild is planned (a half-applied flashback cannot be seen in the data)', () => {
+    const interrupted = { method: 'flashback' as const, savedDir: '/var/lib/keepalived-mysql/saved/x' };
+    const p = planRejoin(facts({ interrupted }));
+    assert.ok(p.kind === 'rejoin' && p.discard.kind === 'rebuild');
+    assert.match(p.why, /stopped during its flashback \(saved in \/var\/lib\/keepalived-mysql\/saved\/x\)/);
+    assert.equal(planRejoin(facts({ interrupted, rebuildBlocked: 'no mbstream' })).kind, 'refuse');
+  });
+
   it('when nothing is errant then nothing is saved and a former master starts after its own binlog position', () => {
     const p = planRejoin(facts({ local: { binlogState: '0-1-11', binlogPos: '0-1-11', slavePos: '0-2-3' } }));
     assert.ok(p.kind === 'rejoin' && p.discard.kind === 'none');
