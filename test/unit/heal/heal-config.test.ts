@@ -8,6 +8,7 @@ const minimal = (heal?: unknown): Record<string, unknown> => ({
   mysql: { user: 'keepalived', passwordFile: '/etc/km/mysql.password' },
   replication: { user: 'repl', passwordFile: '/etc/km/repl.password' },
   peer: { host: '192.0.2.12', ssh: { knownHostsFile: '/root/.ssh/known_hosts' } },
+  witness: { host: '192.0.2.50', ssh: { knownHostsFile: '/root/.ssh/known_hosts' } },
   paths: {},
   ...(heal !== undefined ? { heal } : {}),
 });
