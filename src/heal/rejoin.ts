@@ -9,7 +9,7 @@ import { localTarget, peerTarget } from '../failover/steps.js';
 import type { Logger } from '../log/types.js';
 import type { BinlogTools } from '../mysql/binlog-applier.js';
 import { detectDialect, type Dialect } from '../mysql/dialect.js';
-import { readHealSettings, readNoAckCommits, resetMaster, setGtidBinlogState } from '../mysql/heal-queries.js';
+import { countWaitingForAck, readHealSettings, readNoAckCommits, resetMaster, setGtidBinlogState } from '../mysql/heal-queries.js';
 import {
   changeSource, semiSyncFor, setGtidSlavePos, showStatement, startReplica, stopReplica, readReplicaStatus, showReplicaStatus,
   type Statement,
@@ -91,6 +91,7 @@ async function readFacts(config: Config, ports: RejoinPorts, local: Session, opt
   const state = await readServerState(local.client, local.dialect, signal);
   const settings = await first(local.client, readHealSettings(), signal);
   const noTx = await first(local.client, readNoAckCommits(), signal);
+  const waiting = await first(local.client, countWaitingForAck(), signal);
   let peerFacts: RejoinFacts['peer'];
   let peerState = '';
   try {
@@ -106,18 +107,20 @@ async function readFacts(config: Config, ports: RejoinPorts, local: Session, opt
   } catch (err) {
     peerFacts = { reachable: false, reason: describeError(err) };
   }
+  const ranges = peerFacts.reachable ? errantRanges(state.gtidBinlogState ?? '', peerState) : [];
+  const located = ranges.length > 0 && state.logBinIndex ? await locateErrant(state.logBinIndex, ranges, signal) : undefined;
   const verdict = decideHeal({
+    nowMs: ports.clock.now(),
     localBinlogState: state.gtidBinlogState ?? '',
+    ...(located?.firstWrittenAtMs !== undefined ? { errantSinceMs: located.firstWrittenAtMs } : {}),
     peer: peerFacts.reachable ? { kind: 'live', binlogState: peerState } : { kind: 'none', reason: peerFacts.reason },
     semiSync: {
       enabled: Number(settings?.['semiEnabled']) === 1, waitPoint: String(settings?.['semiWaitPoint'] ?? ''),
       waitNoSlave: Number(settings?.['semiWaitNoSlave']) === 1, timeoutMs: Number(settings?.['semiTimeoutMs'] ?? 0),
-      noAckCommits: Number(noTx?.['Value'] ?? 0),
+      noAckCommits: Number(noTx?.['Value'] ?? 0), waitingForAck: Number(waiting?.['n'] ?? 0),
     },
     switchLog: await readSwitchLog(config.paths.stateDir),
   });
-  const ranges = peerFacts.reachable ? errantRanges(state.gtidBinlogState ?? '', peerState) : [];
-  const located = ranges.length > 0 && state.logBinIndex ? await locateErrant(state.logBinIndex, ranges, signal) : undefined;
   const holdsVip = await ports.holdsVip();
   const interrupted = await readJournal(config.paths.stateDir);
   const facts: RejoinFacts = {

@@ -23,6 +23,8 @@ export interface LocatedErrant {
   /** Errant GTIDs expected but not found in the local binlogs (purged): they cannot be saved. */
   readonly missing: number;
   readonly found: number;
+  /** Timestamp (unix ms) of the oldest errant transaction's GTID event. */
+  readonly firstWrittenAtMs?: number;
 }
 
 function localFile(path: string): { file: RandomAccessFile; close: () => Promise<void> } {
@@ -67,7 +69,19 @@ export async function locateErrant(indexFile: string, ranges: readonly ErrantRan
       await close();
     }
   }
-  return { chunks, missing: Math.max(0, Number(expected) - found), found };
+  const oldest = chunks[0];
+  const firstWrittenAtMs = oldest?.groups[0] === undefined ? undefined : await eventTimestampMs(oldest.sourceFile, oldest.groups[0].start);
+  return { chunks, missing: Math.max(0, Number(expected) - found), found, ...(firstWrittenAtMs !== undefined ? { firstWrittenAtMs } : {}) };
+}
+
+// A v4 event header starts with its timestamp (uint32 LE, seconds).
+async function eventTimestampMs(path: string, at: number): Promise<number> {
+  const { file, close } = localFile(path);
+  try {
+    return (await file.read(at, 4)).readUInt32LE(0) * 1000;
+  } finally {
+    await close();
+  }
 }
 
 /** Rendering of saved binlogs with MariaDB's own tool: `replay` (mariadb-binlog FILE…) or `readable` (-v, rows decoded). */

@@ -4,9 +4,8 @@ import { errantRanges, formatRange, type ErrantRange } from './gtid-sets.js';
 import type { SwitchEntry, SwitchLog } from './switch-log.js';
 
 /**
- * Below this semi-sync timeout a master can fall back to async by itself while a fence or a partition lasts
- * (and acknowledge commits the replica never saw). The design sets a huge timeout so that only the toolkit's
- * recorded switch can make a master async.
+ * A semi-sync timeout at least this long counts as "never falls back by itself". A shorter one (the recommended
+ * backstop is 1 h) proves it only while the errant transactions are younger than the timeout.
  */
 export const NO_FALLBACK_MIN_TIMEOUT_MS = 24 * 3600 * 1000;
 
@@ -26,10 +25,15 @@ export interface SemiSyncEvidence {
   readonly timeoutMs: number;
   /** Rpl_semi_sync_master_no_tx since mysqld started, when it has not restarted since the errant commits. */
   readonly noAckCommits?: number;
+  /** Sessions waiting now for an ack on this node: a fallback would still acknowledge them. */
+  readonly waitingForAck?: number;
 }
 
 export interface HealEvidence {
+  readonly nowMs: number;
   readonly localBinlogState: string;
+  /** When the oldest errant transaction was written (its GTID event's timestamp), if known. */
+  readonly errantSinceMs?: number;
   readonly peer: PeerEvidence;
   readonly semiSync: SemiSyncEvidence;
   readonly switchLog: SwitchLog;
@@ -101,17 +105,20 @@ function insideSpans(r: ErrantRange, spans: readonly Span[]): string[] {
 }
 
 // Why semi-sync on this node may have acknowledged a commit without the replica, or undefined when it cannot have.
-function selfFallbackRisk(s: SemiSyncEvidence, hasAsyncEntries: boolean): string | undefined {
+function selfFallbackRisk(ev: HealEvidence, hasAsyncEntries: boolean): string | undefined {
+  const s = ev.semiSync;
   if (!s.enabled) return 'semi-sync was not enabled on this master';
   if (s.waitPoint.toUpperCase() !== 'AFTER_SYNC') return `semi-sync wait point ${s.waitPoint} shows commits before the ack`;
   if (!s.waitNoSlave) return 'rpl_semi_sync_master_wait_no_slave=OFF lets a master without a connected replica commit asynchronously';
-  if (s.timeoutMs < NO_FALLBACK_MIN_TIMEOUT_MS) {
-    return `rpl_semi_sync_master_timeout=${s.timeoutMs} ms lets a waiting commit fall back to async by itself (needs ≥ ${NO_FALLBACK_MIN_TIMEOUT_MS})`;
-  }
+  if ((s.waitingForAck ?? 0) > 0) return `${s.waitingForAck} commit(s) still wait for an ack here and would be acknowledged by a fallback (fence first)`;
   if ((s.noAckCommits ?? 0) > 0 && !hasAsyncEntries) {
     return `Rpl_semi_sync_master_no_tx=${s.noAckCommits}: commits went without an ack and no switch-log entry explains them`;
   }
-  return undefined;
+  if (s.timeoutMs >= NO_FALLBACK_MIN_TIMEOUT_MS) return undefined;
+  // A commit falls back only after waiting the whole timeout, and it waits from after its GTID event's timestamp.
+  if (ev.errantSinceMs !== undefined && ev.nowMs - ev.errantSinceMs < s.timeoutMs) return undefined;
+  const age = ev.errantSinceMs === undefined ? 'of unknown age' : `${Math.round((ev.nowMs - ev.errantSinceMs) / 1000)} s old`;
+  return `rpl_semi_sync_master_timeout=${s.timeoutMs} ms and the errant transactions are ${age}: one may have fallen back to async by itself`;
 }
 
 /**
@@ -130,7 +137,7 @@ export function decideHeal(ev: HealEvidence): HealVerdict {
     return { kind: 'errant', errant, autoHeal: false, maybeAcknowledged: errant,
       reason: `the semi-sync switch log cannot be read (${ev.switchLog.problems[0]}): nothing proves these were never acknowledged` };
   }
-  const risk = selfFallbackRisk(ev.semiSync, ev.switchLog.entries.some((e) => e.mode === 'async'));
+  const risk = selfFallbackRisk(ev, ev.switchLog.entries.some((e) => e.mode === 'async'));
   if (risk !== undefined) {
     return { kind: 'errant', errant, autoHeal: false, maybeAcknowledged: errant, reason: `${risk}: a client may have been acknowledged` };
   }

@@ -18,3 +18,7 @@ export const resetMaster = (): Statement => stmt('RESET MASTER');
 
 /** Allowed only on an empty binlog (after RESET MASTER): the state both nodes share. */
 export const setGtidBinlogState = (state: string): Statement => stmt('SET GLOBAL gtid_binlog_state = ?', [state]);
+
+/** Sessions whose commit waits for a semi-sync ack right now. */
+export const countWaitingForAck = (): Statement => stmt(
+  "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync ACK%'");

@@ -10,8 +10,8 @@ import { runBin } from '../helpers/run-bin.js';
 
 const skip = mariadbSkipReason();
 
-// The design's semi-sync: never falls back by itself (a huge timeout, waiting even with no replica connected).
-const PAIR_ARGS = ['--rpl-semi-sync-master-timeout=4000000000', '--rpl-semi-sync-master-wait-no-slave=1', '--gtid-strict-mode=1'];
+// The recommended semi-sync: a 1 h backstop timeout, waiting even with no replica connected (my.cnf.tmpl).
+const PAIR_ARGS = ['--rpl-semi-sync-master-timeout=3600000', '--rpl-semi-sync-master-wait-no-slave=1', '--gtid-strict-mode=1'];
 
 const gtid = async (s: MariaDbServer, v: string): Promise<string> =>
   String((await s.sql<{ v: string }>(`SELECT @@GLOBAL.${v} AS v`))[0]?.v ?? '');

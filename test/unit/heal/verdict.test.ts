@@ -7,7 +7,7 @@ import { parseSwitchLog } from '../../../src/heal/switch-log.js';
 // The design's settings: AFTER_SYNC, wait even with no replica, a timeout that never passes in practice.
 const never: SemiSyncEvidence = { enabled: true, waitPoint: 'AFTER_SYNC', waitNoSlave: true, timeoutMs: NO_FALLBACK_MIN_TIMEOUT_MS };
 const ev = (o: Partial<HealEvidence>): HealEvidence => ({
-  localBinlogState: '0-1-12', peer: { kind: 'live', binlogState: '0-1-11,0-2-20' }, semiSync: never,
+  nowMs: 1_000_000_000, localBinlogState: '0-1-12', peer: { kind: 'live', binlogState: '0-1-11,0-2-20' }, semiSync: never,
   switchLog: { entries: [], problems: [] }, ...o,
 });
 const record = (o: Partial<PositionRecord>): PositionRecord => ({
@@ -65,6 +65,23 @@ describe('decideHeal: may the errant tail be discarded without an operator?', ()
     });
   }
 
+  it('when the timeout is only a 1 h backstop then the tail heals automatically while it is younger than the timeout, and not after', () => {
+    const semiSync = { ...never, timeoutMs: 3_600_000 };
+    const young = decideHeal(ev({ semiSync, nowMs: 10_000_000, errantSinceMs: 10_000_000 - 30_000 }));
+    assert.ok(young.kind === 'errant' && young.autoHeal, JSON.stringify(young));
+    const old = decideHeal(ev({ semiSync, nowMs: 10_000_000, errantSinceMs: 10_000_000 - 3_600_000 }));
+    assert.ok(old.kind === 'errant' && !old.autoHeal);
+    assert.match(old.reason, /3600 s old: one may have fallen back/);
+    const unknownAge = decideHeal(ev({ semiSync }));
+    assert.ok(unknownAge.kind === 'errant' && !unknownAge.autoHeal);
+  });
+
+  it('when a commit still waits for its ack on this node then a fallback would acknowledge it: no auto-heal', () => {
+    const v = decideHeal(ev({ semiSync: { ...never, waitingForAck: 1 } }));
+    assert.ok(v.kind === 'errant' && !v.autoHeal);
+    assert.match(v.reason, /still wait for an ack/);
+  });
+
   it("when only a stale position record of the peer is known (role master, from before a power loss) then the verdict is unknown, not errant", () => {
     const v = decideHeal(ev({ localBinlogState: '0-1-918', peer: { kind: 'record', record: record({ gtidBinlogState: '0-1-3' }), peerMysqlDown: true } }));
     assert.equal(v.kind, 'unknown');
@@ -86,7 +103,9 @@ describe('decideHeal: may the errant tail be discarded without an operator?', ()
 });
 
 describe('the semi-sync switch log format', () => {
-  it('when lines are well formed then each is an entry; a bad line is a problem, never a crash', () => {
+  it('when lines are well formed then each is an entry (no mode: the guard\'s async switch); a bad line is a problem, never a crash', () => {
+    const guardLine = JSON.stringify({ at: '2026-12-01T14:00:00Z', node: 'db1', reason: 'proven', gtidBinlogPos: '0-1-4' });
+    assert.equal(parseSwitchLog(guardLine).entries[0]?.mode, 'async');
     const log = parseSwitchLog(`${line('async', '0-1-5')}\n\n{"mode":"async"}\nnot json\n`);
     assert.equal(log.entries.length, 1);
     assert.equal(log.entries[0]?.gtidBinlogPos, '0-1-5');
