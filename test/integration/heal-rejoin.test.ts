@@ -7,6 +7,7 @@ import { sshdSkipReason, startSshd, type Sshd } from '../helpers/sshd.js';
 import { MARIADBD, mariadbSkipReason, waitForSync, writePrivate, type MariaDbFarm, type MariaDbServer } from '../helpers/mariadb.js';
 import { readOnly, slaveStatus, startPair, writeNodeConfig } from '../helpers/notify-env.js';
 import { runBin } from '../helpers/run-bin.js';
+import { fileRequestStore } from '../../src/failover/request-store.js';
 
 const skip = mariadbSkipReason();
 
@@ -101,9 +102,9 @@ describe('keepalived-mysql rejoin on real MariaDB (save, flashback, rejoin)', { 
     assert.ok(replay.includes('BINLOG'));
   });
 
-  it('when db1 is writable, or the peer is read-only, then rejoin refuses with one line and exit 4', async () => {
+  it('when db1 is writable, holds the VIP, or the peer is read-only, then rejoin refuses with one line and exit 4 (a bad flag: 64)', async () => {
     await partitionAndFailover(a, b);
-    const { configPath } = configFor(farm, a, b);
+    const { configPath, stateDir } = configFor(farm, a, b);
     await a.sql('SET GLOBAL read_only = 0');
     const writable = await rejoin(configPath);
     assert.equal(writable.code, 4);
@@ -114,6 +115,15 @@ describe('keepalived-mysql rejoin on real MariaDB (save, flashback, rejoin)', { 
     const peerRo = await rejoin(configPath);
     assert.equal(peerRo.code, 4);
     assert.match(peerRo.stderr, /rejoin refused: the peer is read-only/);
+    await b.sql('SET GLOBAL read_only = 0');
+    // keepalived's latest request to db1 was MASTER: it holds (or is taking) the VIP.
+    await fileRequestStore(stateDir).record({ state: 'MASTER', requestedAt: new Date().toISOString(), pid: 1, origin: 'test', transitionId: 't' });
+    const vip = await rejoin(configPath);
+    assert.equal(vip.code, 4);
+    assert.match(vip.stderr, /rejoin refused: this node holds the VIP \(keepalived's latest request to this node .* is MASTER\)/);
+    const usage = await rejoin(configPath, '--method', 'bogus');
+    assert.equal(usage.code, 64);
+    assert.match(usage.stderr, /--method bogus: expected one of auto, flashback, rebuild/);
     assert.equal((await slaveStatus(a))?.['Slave_IO_Running'] ?? 'No', 'No');
   });
 

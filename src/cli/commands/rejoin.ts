@@ -10,6 +10,7 @@ import { localTarget } from '../../failover/steps.js';
 import type { RejoinMethod } from '../../heal/plan.js';
 import { createRebuilder } from '../../heal/rebuild.js';
 import { runRejoin, type RejoinPorts } from '../../heal/rejoin.js';
+import type { Logger } from '../../log/types.js';
 import { createFileLogger } from '../../log/winston-logger.js';
 import { createBinlogTools } from '../../mysql/binlog-applier.js';
 import { mysql2Connector } from '../../mysql/mysql2-client.js';
@@ -54,14 +55,10 @@ async function missingTools(names: readonly string[]): Promise<string[]> {
   return missing;
 }
 
-// `keepalived-mysql rejoin [--dry-run] [--method auto|flashback|rebuild] [--config PATH]`
-export async function rejoinMain(opts: RejoinCliOptions): Promise<ExitCode> {
-  const method = (opts.method ?? 'auto') as RejoinMethod;
-  if (!METHODS.includes(method)) throw new AppError('USAGE', `--method ${opts.method}: expected one of ${METHODS.join(', ')}`);
-  const config = loadConfig(resolve(opts.config ?? DEFAULT_CONFIG_PATH));
-  const log = createFileLogger({ logDir: config.paths.logDir, stem: 'rejoin', base: { pid: process.pid }, alsoStderr: !opts.dryRun });
+/** The real adapters of `rejoin`; notify's BACKUP can pass the same to runRejoin (onlyIfProvenSafe) for the automatic heal. */
+export async function realRejoinPorts(config: Config, log: Logger): Promise<RejoinPorts> {
   const missing = await missingTools(['mbstream', 'mariadb-backup']);
-  const ports: RejoinPorts = {
+  return {
     sql: mysql2Connector,
     log,
     clock: systemClock,
@@ -86,6 +83,15 @@ export async function rejoinMain(opts: RejoinCliOptions): Promise<ExitCode> {
     holdsVip: () => holdsVip(config),
     writePosition: (record) => writeFileAtomic(join(config.paths.stateDir, POSITION_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`),
   };
+}
+
+// `keepalived-mysql rejoin [--dry-run] [--method auto|flashback|rebuild] [--config PATH]`
+export async function rejoinMain(opts: RejoinCliOptions): Promise<ExitCode> {
+  const method = (opts.method ?? 'auto') as RejoinMethod;
+  if (!METHODS.includes(method)) throw new AppError('USAGE', `--method ${opts.method}: expected one of ${METHODS.join(', ')}`);
+  const config = loadConfig(resolve(opts.config ?? DEFAULT_CONFIG_PATH));
+  const log = createFileLogger({ logDir: config.paths.logDir, stem: 'rejoin', base: { pid: process.pid }, alsoStderr: !opts.dryRun });
+  const ports = await realRejoinPorts(config, log);
   const run = (): Promise<unknown> => runRejoin(config, ports, {
     method, dryRun: opts.dryRun === true, print: (l) => void process.stdout.write(`${l}\n`),
   }, deadline(config.heal.deadlineMs));
