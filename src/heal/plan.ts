@@ -24,7 +24,7 @@ export interface RejoinFacts {
     | { readonly reachable: true; readonly readOnly: boolean; readonly replicating: boolean; readonly binlogState: string; readonly binlogPos: string };
   readonly verdict: HealVerdict;
   /** Errant transactions found in this node's binlogs (undefined when there are none to look for). */
-  readonly located?: { readonly found: number; readonly missing: number };
+  readonly located?: { readonly found: number; readonly missing: number; readonly statements: readonly string[] };
   /** Why a rebuild from the peer cannot run here (no SSH, tools missing), or undefined when it can. */
   readonly rebuildBlocked?: string;
   /** A previous rejoin stopped between its save and the end of its discard (its journal is still there). */
@@ -56,6 +56,8 @@ const refuse = (reason: string): RejoinPlan => ({ kind: 'refuse', reason });
 // Why a flashback rewind cannot undo these errant transactions, or undefined when it can.
 function flashbackBlocked(f: RejoinFacts, peerState: string): string | undefined {
   if (f.local.binlogFormat.toUpperCase() !== 'ROW') return `binlog_format is ${f.local.binlogFormat}, flashback needs ROW`;
+  const stmts = f.located?.statements ?? [];
+  if (stmts.length > 0) return `${stmts.join(', ')} ${stmts.length === 1 ? 'is a statement' : 'are statements'} (DDL), which flashback cannot undo`;
   const domains = domainsNotEndingInErrant(f.local.binlogState, peerState);
   if (domains.length > 0) return `the errant transactions are not the end of domain(s) ${domains.join(', ')}`;
   return undefined;

@@ -134,7 +134,7 @@ async function readFacts(config: Config, ports: RejoinPorts, local: Session, opt
     },
     peer: peerFacts,
     verdict,
-    ...(located !== undefined ? { located: { found: located.found, missing: located.missing } } : {}),
+    ...(located !== undefined ? { located: { found: located.found, missing: located.missing, statements: located.statements } } : {}),
     ...('blocked' in ports.rebuild ? { rebuildBlocked: ports.rebuild.blocked } : {}),
   };
   return { facts, local: state, peerState, ...(located !== undefined ? { located } : {}) };

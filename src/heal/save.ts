@@ -25,6 +25,8 @@ export interface LocatedErrant {
   readonly found: number;
   /** Timestamp (unix ms) of the oldest errant transaction's GTID event. */
   readonly firstWrittenAtMs?: number;
+  /** Errant GTIDs logged as statements (DDL, standalone): mariadb-binlog --flashback skips them silently. */
+  readonly statements: readonly string[];
 }
 
 function localFile(path: string): { file: RandomAccessFile; close: () => Promise<void> } {
@@ -48,11 +50,12 @@ const countRanges = (ranges: readonly ErrantRange[]): bigint => ranges.reduce((n
 export async function locateErrant(indexFile: string, ranges: readonly ErrantRange[], signal: AbortSignal): Promise<LocatedErrant> {
   const expected = countRanges(ranges);
   if (expected > BigInt(MAX_SAVED_TRANSACTIONS)) {
-    return { chunks: [], missing: Number(expected), found: 0 };
+    return { chunks: [], missing: Number(expected), found: 0, statements: [] };
   }
   const index = await readFile(indexFile, 'utf8');
   const files = binlogsFromIndex(index, indexFile).map((f) => (isAbsolute(f) ? f : join(dirname(indexFile), basename(f))));
   const chunks: ErrantChunk[] = [];
+  const statements: string[] = [];
   let found = 0;
   for (const path of [...files].reverse()) {
     if (BigInt(found) >= expected) break;
@@ -64,6 +67,7 @@ export async function locateErrant(indexFile: string, ranges: readonly ErrantRan
       }
       const groups = tail.groups.filter((g) => g.gtid !== undefined && inRanges(ranges, g.gtid));
       if (groups.length > 0) chunks.unshift({ sourceFile: path, formatDescriptionEnd: tail.formatDescriptionEnd, groups });
+      for (const g of groups) if ((await gtidFlags(file, g.start)) & (FL_STANDALONE | FL_DDL)) statements.push(g.gtid ?? '?');
       found += groups.length;
     } finally {
       await close();
@@ -71,7 +75,15 @@ export async function locateErrant(indexFile: string, ranges: readonly ErrantRan
   }
   const oldest = chunks[0];
   const firstWrittenAtMs = oldest?.groups[0] === undefined ? undefined : await eventTimestampMs(oldest.sourceFile, oldest.groups[0].start);
-  return { chunks, missing: Math.max(0, Number(expected) - found), found, ...(firstWrittenAtMs !== undefined ? { firstWrittenAtMs } : {}) };
+  return { chunks, statements, missing: Math.max(0, Number(expected) - found), found, ...(firstWrittenAtMs !== undefined ? { firstWrittenAtMs } : {}) };
+}
+
+// MariaDB GTID event: 19-byte header, then seq_no (8), domain_id (4), flags2 (1).
+const GTID_FLAGS_OFFSET = 19 + 8 + 4;
+const FL_STANDALONE = 0x01;
+const FL_DDL = 0x20;
+async function gtidFlags(file: RandomAccessFile, groupStart: number): Promise<number> {
+  return (await file.read(groupStart + GTID_FLAGS_OFFSET, 1))[0] ?? 0xff;
 }
 
 // A v4 event header starts with its timestamp (uint32 LE, seconds).

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { sshdSkipReason, startSshd, type Sshd } from '../helpers/sshd.js';
-import { MARIADBD, mariadbSkipReason, waitForSync, writePrivate, type MariaDbFarm, type MariaDbServer } from '../helpers/mariadb.js';
+import { MARIADBD, mariadbSkipReason, waitFor, waitForSync, writePrivate, type MariaDbFarm, type MariaDbServer } from '../helpers/mariadb.js';
 import { readOnly, slaveStatus, startPair, writeNodeConfig } from '../helpers/notify-env.js';
 import { runBin } from '../helpers/run-bin.js';
 import { fileRequestStore } from '../../src/failover/request-store.js';
@@ -17,6 +17,8 @@ const PAIR_ARGS = ['--rpl-semi-sync-master-timeout=300', '--gtid-strict-mode=1']
 type Rows = { id: number; note: string }[];
 const rows = async (s: MariaDbServer): Promise<Rows> =>
   (await s.sql<{ id: number; note: string }>('SELECT id, note FROM appdb.t ORDER BY id')).map((r) => ({ id: Number(r.id), note: String(r.note) }));
+const status = async (s: MariaDbServer, name: string): Promise<string> =>
+  String((await s.sql<{ Value: string }>(`SHOW GLOBAL STATUS LIKE '${name}'`))[0]?.Value ?? '');
 const gtid = async (s: MariaDbServer, v: string): Promise<string> =>
   String((await s.sql<{ v: string }>(`SELECT @@GLOBAL.${v} AS v`))[0]?.v ?? '');
 
@@ -67,8 +69,11 @@ describe('keepalived-mysql rejoin on real MariaDB (save, flashback, rejoin)', { 
     assert.equal(await gtid(a, 'gtid_binlog_state'), errantState, 'a dry run changes nothing');
     assert.equal(existsSync(join(stateDir, 'saved')), false);
 
+    await b.sql('SET GLOBAL rpl_semi_sync_master_enabled = 1');
     const res = await rejoin(configPath);
     assert.equal(res.code, 0, res.stderr);
+    await waitFor(async () => (await status(b, 'Rpl_semi_sync_master_clients')) === '1', 10_000, 'db1 acknowledging as a semi-sync replica');
+    assert.equal(await status(a, 'Rpl_semi_sync_slave_status'), 'ON');
     await b.sql("INSERT INTO appdb.t VALUES (201, 'after the rejoin')");
     await waitForSync(b, a);
     assert.deepEqual(await rows(a), await rows(b));
@@ -100,6 +105,19 @@ describe('keepalived-mysql rejoin on real MariaDB (save, flashback, rejoin)', { 
     assert.equal(await gtid(fresh, 'gtid_binlog_pos'), '0-1-6');
     const replay = readFileSync(join(dir, 'replay.sql'));
     assert.ok(replay.includes('BINLOG'));
+  });
+
+  it('when the tail db1 alone holds includes DDL then the plan is a rebuild (flashback would skip the DDL silently)', async () => {
+    await partitionAndFailover(a, b);
+    await a.sql('SET GLOBAL read_only = 0', 'CREATE TABLE appdb.only_db1 (id INT PRIMARY KEY)', 'SET GLOBAL read_only = 1');
+    const { configPath } = configFor(farm, a, b);
+    const dry = await rejoin(configPath, '--dry-run');
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /save: 0-1-4\.\.0-1-7/);
+    assert.match(dry.stdout, /discard: rebuild/);
+    const forced = await rejoin(configPath, '--method', 'flashback');
+    assert.equal(forced.code, 4);
+    assert.match(forced.stderr, /flashback impossible: 0-1-7 is a statement \(DDL\)/);
   });
 
   it('when db1 is writable, holds the VIP, or the peer is read-only, then rejoin refuses with one line and exit 4 (a bad flag: 64)', async () => {

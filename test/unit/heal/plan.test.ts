@@ -7,7 +7,7 @@ const errantVerdict = { kind: 'errant' as const, errant: ['0-1-12'], autoHeal: t
 const facts = (o: { local?: Partial<RejoinFacts['local']>; peer?: RejoinFacts['peer'] } & Partial<Omit<RejoinFacts, 'local' | 'peer'>> = {}): RejoinFacts => ({
   method: 'auto',
   verdict: errantVerdict,
-  located: { found: 1, missing: 0 },
+  located: { found: 1, missing: 0, statements: [] },
   ...o,
   local: { flavorGtid: 'mariadb', readOnly: true, binlogState: '0-1-12', binlogPos: '0-1-12', slavePos: '0-1-3', binlogFormat: 'ROW', ...o.local },
   peer: o.peer ?? { reachable: true, readOnly: false, replicating: false, binlogState: '0-1-11,0-2-20', binlogPos: '0-2-20' },
@@ -45,6 +45,13 @@ describe('planRejoin', () => {
     assert.match(p.why, /flashback impossible: binlog_format is STATEMENT/);
   });
 
+  it('when an errant transaction is DDL then flashback (which skips statements silently) is impossible and auto rebuilds', () => {
+    const p = planRejoin(facts({ located: { found: 1, missing: 0, statements: ['0-1-12'] } }));
+    assert.ok(p.kind === 'rejoin' && p.discard.kind === 'rebuild');
+    assert.match(p.why, /0-1-12 is a statement \(DDL\), which flashback cannot undo/);
+    assert.equal(planRejoin(facts({ method: 'flashback', located: { found: 1, missing: 0, statements: ['0-1-12'] } })).kind, 'refuse');
+  });
+
   it('when neither flashback nor rebuild can run then it refuses, naming both reasons', () => {
     const p = planRejoin(facts({ local: { binlogFormat: 'MIXED' }, rebuildBlocked: 'no SSH' }));
     assert.ok(p.kind === 'refuse');
@@ -52,7 +59,7 @@ describe('planRejoin', () => {
   });
 
   it('when an errant transaction is no longer in the binlogs then nothing can be saved, so it refuses', () => {
-    const p = planRejoin(facts({ located: { found: 0, missing: 1 } }));
+    const p = planRejoin(facts({ located: { found: 0, missing: 1, statements: [] } }));
     assert.ok(p.kind === 'refuse');
     assert.match(p.reason, /cannot be saved/);
   });
