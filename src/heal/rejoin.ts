@@ -123,6 +123,11 @@ async function readFacts(config: Config, ports: RejoinPorts, local: Session, opt
   });
   const holdsVip = await ports.holdsVip();
   const interrupted = await readJournal(config.paths.stateDir);
+  // A rebuild renames heal.datadir away: it must be the directory this mysqld really serves.
+  const trim = (p: string): string => p.replace(/\/+$/, '');
+  const serverDatadir = trim(String(settings?.['datadir'] ?? ''));
+  const rebuildBlocked = 'blocked' in ports.rebuild ? ports.rebuild.blocked
+    : trim(config.heal.datadir) !== serverDatadir ? `heal.datadir ${config.heal.datadir} is not this server's datadir ${serverDatadir}` : undefined;
   const facts: RejoinFacts = {
     ...(interrupted !== undefined ? { interrupted } : {}),
     method: opts.method,
@@ -135,7 +140,7 @@ async function readFacts(config: Config, ports: RejoinPorts, local: Session, opt
     peer: peerFacts,
     verdict,
     ...(located !== undefined ? { located: { found: located.found, missing: located.missing, statements: located.statements } } : {}),
-    ...('blocked' in ports.rebuild ? { rebuildBlocked: ports.rebuild.blocked } : {}),
+    ...(rebuildBlocked !== undefined ? { rebuildBlocked } : {}),
   };
   return { facts, local: state, peerState, ...(located !== undefined ? { located } : {}) };
 }

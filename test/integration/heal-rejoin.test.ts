@@ -118,6 +118,10 @@ describe('keepalived-mysql rejoin on real MariaDB (save, flashback, rejoin)', { 
     const forced = await rejoin(configPath, '--method', 'flashback');
     assert.equal(forced.code, 4);
     assert.match(forced.stderr, /flashback impossible: 0-1-7 is a statement \(DDL\)/);
+    // A rebuild renames heal.datadir away: one that is not the server's own datadir rules it out.
+    const wrong = configFor(farm, a, b, { datadir: join(farm.baseDir, 'not-the-datadir') }).configPath;
+    const refused = await rejoin(wrong, '--dry-run');
+    assert.match(refused.stdout, /refuse: .*rebuild impossible \(heal.datadir .*not-the-datadir is not this server's datadir/);
   });
 
   it('when db1 is writable, holds the VIP, or the peer is read-only, then rejoin refuses with one line and exit 4 (a bad flag: 64)', async () => {
