@@ -2,22 +2,22 @@ import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { AppError, describeError } from '../errors.js';
-import { nextPollDelay } from '../failover/plans.js';
 import type { PositionRecord } from '../failover/position-record.js';
 import { positionRecordFrom, readServerState, type ServerState } from '../failover/server-state.js';
-import { localTarget, peerTarget } from '../failover/steps.js';
 import type { Logger } from '../log/types.js';
 import type { BinlogTools } from '../mysql/binlog-applier.js';
 import { detectDialect, type Dialect } from '../mysql/dialect.js';
 import { countWaitingForAck, readHealSettings, readNoAckCommits, resetMaster, setGtidBinlogState } from '../mysql/heal-queries.js';
 import {
   changeSource, semiSyncFor, setGtidSlavePos, showStatement, startReplica, stopReplica, readReplicaStatus, showReplicaStatus,
-  type Statement,
+  type ReplicaStatus, type Statement,
 } from '../mysql/queries.js';
+import { mysqlTarget as localTarget, peerMysqlTarget as peerTarget } from '../mysql/targets.js';
 import type { Row, SqlClient, SqlConnector } from '../mysql/types.js';
 import type { Clock } from '../platform/clock.js';
 import { writeFileAtomic } from '../platform/atomic-write.js';
 import { deadline } from '../platform/deadline.js';
+import { pollUntil } from '../platform/poll.js';
 import { errantRanges } from './gtid-sets.js';
 import { describePlan, planRejoin, type RejoinFacts, type RejoinMethod, type RejoinPlan } from './plan.js';
 import type { Rebuilder } from './rebuild.js';
@@ -229,18 +229,16 @@ export async function runRejoin(config: Config, ports: RejoinPorts, opts: Rejoin
   }
 }
 
-async function verifyReplicating(ports: RejoinPorts, s: Session, parent: AbortSignal): Promise<void> {
-  const signal = deadline(30_000, parent);
-  let delay = 50;
-  for (;;) {
-    const st = readReplicaStatus(await first(s.client, showReplicaStatus(s.dialect), signal));
-    if (st?.ioRunning === 'Yes' && st.sqlRunning === 'Yes') return;
-    const broken = st?.lastSqlError || (st?.ioRunning === 'No' ? st.lastIoError : '');
-    if (broken || signal.aborted) {
-      throw new AppError('FAILOVER_STEP_FAILED', `replication did not start: IO ${st?.ioRunning ?? '?'} ${st?.lastIoError ?? ''}, ` +
-        `SQL ${st?.sqlRunning ?? '?'} ${st?.lastSqlError ?? ''}`.trim());
-    }
-    await ports.clock.sleep(delay, signal).catch(() => undefined);
-    delay = nextPollDelay(delay);
+async function verifyReplicating(ports: RejoinPorts, s: Session, signal: AbortSignal): Promise<void> {
+  const running = (st: ReplicaStatus | undefined): boolean => st?.ioRunning === 'Yes' && st.sqlRunning === 'Yes';
+  const { value: st } = await pollUntil({
+    clock: ports.clock, signal, deadlineMs: 30_000,
+    read: async (sig) => readReplicaStatus(await first(s.client, showReplicaStatus(s.dialect), sig)),
+    // Running, or stopped by an error that waiting will not clear.
+    settled: (v) => running(v) || (v?.lastSqlError ?? '') !== '' || (v?.ioRunning === 'No' && (v.lastIoError ?? '') !== ''),
+  });
+  if (!running(st)) {
+    throw new AppError('FAILOVER_STEP_FAILED', `replication did not start: IO ${st?.ioRunning ?? '?'} ${st?.lastIoError ?? ''}, ` +
+      `SQL ${st?.sqlRunning ?? '?'} ${st?.lastSqlError ?? ''}`.trim());
   }
 }

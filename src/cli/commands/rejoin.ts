@@ -6,7 +6,6 @@ import { DEFAULT_CONFIG_PATH, type Config } from '../../config/schema.js';
 import { AppError } from '../../errors.js';
 import { POSITION_RECORD_FILE } from '../../failover/position-record.js';
 import { fileRequestStore } from '../../failover/request-store.js';
-import { localTarget } from '../../failover/steps.js';
 import type { RejoinMethod } from '../../heal/plan.js';
 import { createRebuilder } from '../../heal/rebuild.js';
 import { runRejoin, type RejoinPorts } from '../../heal/rejoin.js';
@@ -14,10 +13,12 @@ import type { Logger } from '../../log/types.js';
 import { createFileLogger } from '../../log/winston-logger.js';
 import { createBinlogTools } from '../../mysql/binlog-applier.js';
 import { mysql2Connector } from '../../mysql/mysql2-client.js';
+import { mysqlTarget as localTarget } from '../../mysql/targets.js';
 import { writeFileAtomic } from '../../platform/atomic-write.js';
 import { systemClock } from '../../platform/clock.js';
 import { deadline } from '../../platform/deadline.js';
 import { fileLock } from '../../platform/lock.js';
+import { pollUntil } from '../../platform/poll.js';
 import { ssh2RemoteShellConnector } from '../../ssh/ssh2-peer-files.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 
@@ -68,15 +69,12 @@ export async function realRejoinPorts(config: Config, log: Logger): Promise<Rejo
         heal: config.heal, peerHost: config.peer.host, ssh: config.peer.ssh, remote: ssh2RemoteShellConnector, log,
         now: () => new Date(),
         waitLocalUp: async (signal) => {
-          for (;;) {
-            try {
-              (await mysql2Connector.connect(localTarget(config), signal)).close();
-              return;
-            } catch (err) {
-              if (signal.aborted) throw err;
-              await systemClock.sleep(500, signal);
-            }
-          }
+          const up = await pollUntil({
+            clock: systemClock, signal, deadlineMs: Infinity, firstDelayMs: 200,
+            read: (s) => mysql2Connector.connect(localTarget(config), s).then((c) => { c.close(); return true; }, () => false),
+            settled: (ok) => ok,
+          });
+          if (!up.settled) throw new AppError('MYSQL_UNREACHABLE', 'the local mysqld did not accept connections');
         },
       }),
     },
