@@ -107,7 +107,9 @@ function insideSpans(r: ErrantRange, spans: readonly Span[]): string[] {
 // Why semi-sync on this node may have acknowledged a commit without the replica, or undefined when it cannot have.
 function selfFallbackRisk(ev: HealEvidence, hasAsyncEntries: boolean): string | undefined {
   const s = ev.semiSync;
-  if (!s.enabled) return 'semi-sync was not enabled on this master';
+  // Switched off by the guard (an open async span in the log): the spans decide, not these settings.
+  const lastEntry = ev.switchLog.entries.at(-1);
+  if (!s.enabled && lastEntry?.mode !== 'async') return 'semi-sync was not enabled on this master';
   if (s.waitPoint.toUpperCase() !== 'AFTER_SYNC') return `semi-sync wait point ${s.waitPoint} shows commits before the ack`;
   if (!s.waitNoSlave) return 'rpl_semi_sync_master_wait_no_slave=OFF lets a master without a connected replica commit asynchronously';
   if ((s.waitingForAck ?? 0) > 0) return `${s.waitingForAck} commit(s) still wait for an ack here and would be acknowledged by a fallback (fence first)`;

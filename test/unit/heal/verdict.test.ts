@@ -46,6 +46,14 @@ describe('decideHeal: may the errant tail be discarded without an operator?', ()
     assert.deepEqual(v.kind === 'errant' && v.maybeAcknowledged, ['0-1-12..0-1-13']);
   });
 
+  it("when semi-sync is off because the guard switched it (an open async span) then the span decides: older errant GTIDs still heal", () => {
+    const switchLog = parseSwitchLog(`${line('async', '0-1-20')}\n`);
+    const v = decideHeal(ev({ semiSync: { ...never, enabled: false }, switchLog }));
+    assert.ok(v.kind === 'errant' && v.autoHeal, JSON.stringify(v));
+    const inSpan = decideHeal(ev({ semiSync: { ...never, enabled: false }, switchLog: parseSwitchLog(`${line('async', '0-1-11')}\n`) }));
+    assert.ok(inSpan.kind === 'errant' && !inSpan.autoHeal);
+  });
+
   it('when the switch log has an unreadable line then nothing is proven: no auto-heal', () => {
     const v = decideHeal(ev({ switchLog: parseSwitchLog('{"torn\n') }));
     assert.ok(v.kind === 'errant' && !v.autoHeal);
