@@ -4,6 +4,8 @@ set -euo pipefail
 need=()
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v mariadb >/dev/null || need+=(mariadb-client)
+# rejoin: mariadb-backup --stream on the new master, mbstream + --prepare on the node it rebuilds.
+command -v mariadb-backup >/dev/null && command -v mbstream >/dev/null || need+=(mariadb-backup)
 [ -x /usr/sbin/keepalived ] || need+=(keepalived)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null || need+=(openssh-client)

@@ -45,6 +45,17 @@ export async function operatorMain(argv: readonly string[]): Promise<ExitCode> {
       code = await renderConfigMain(template, opts);
     });
 
+  program
+    .command('rejoin')
+    .description('make this fenced old master a semi-sync replica of the new one: save what only it holds, discard it (flashback or rebuild), replicate')
+    .option('--config <path>', 'config file (default /etc/keepalived-mysql/config.json)')
+    .option('--dry-run', 'print what would be saved, discarded and rebuilt; change nothing')
+    .option('--method <m>', 'auto (flashback when possible, else rebuild), flashback, or rebuild', 'auto')
+    .action(async (opts: { config?: string; dryRun?: boolean; method?: string }) => {
+      const { rejoinMain } = await import('./commands/rejoin.js');
+      code = await rejoinMain(opts);
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {

@@ -96,6 +96,23 @@ export interface Config {
     /** Before writes open, apply the complete transactions only the unreachable old master's binlog has (MHA-style). */
     readonly recoverOldMasterTail: boolean;
   };
+  readonly heal: HealSettings;
+}
+
+/** `rejoin`: how this node saves, discards and rebuilds when it rejoins the new master. */
+export interface HealSettings {
+  /** argv that stops / starts this node's mysqld (a rebuild swaps the datadir in between). */
+  readonly mysqldStop: readonly string[];
+  readonly mysqldStart: readonly string[];
+  /** This node's datadir (replaced by a rebuild; the old one is kept beside it). */
+  readonly datadir: string;
+  /** argv run on the peer over SSH that writes an xbstream backup of the live master to stdout. */
+  readonly peerBackupCommand: readonly string[];
+  /** Option file (included by my.cnf) where the toolkit writes init-rpl-role for mysqld's next start. */
+  readonly startupRoleFile: string;
+  /** The VIP address: rejoin refuses while a local interface holds it. */
+  readonly vip?: string;
+  readonly deadlineMs: number;
 }
 
 /** A Group Replication node: no peer, replication account, witness or partition policy (MGR elects and moves the data). */
@@ -162,6 +179,15 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
     }
     return v;
   };
+  const argv = (o: Json, path: string, key: string, dflt: readonly string[]): readonly string[] => {
+    const v = o[key];
+    if (v === undefined) return dflt;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((a): a is string => typeof a === 'string' && a.length > 0)) {
+      problems.push(`${path}${key}: expected a non-empty array of non-empty strings (program and arguments), got ${show(v)}`);
+      return dflt;
+    }
+    return v;
+  };
   const oneOf = <T extends string>(o: Json, path: string, key: string, allowed: readonly T[], dflt: T): T => {
     const v = o[key];
     if (v === undefined) return dflt;
@@ -216,16 +242,18 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
   const pathsIn = asObject(root['paths'], 'paths', problems) ?? {};
   const checkIn = asObject(root['check'] ?? {}, 'check', problems) ?? {};
   const notifyIn = asObject(root['notify'] ?? {}, 'notify', problems) ?? {};
+  const healIn = asObject(root['heal'] ?? {}, 'heal', problems) ?? {};
   const gatewayIn = checkIn['gateway'] === undefined ? undefined : asObject(checkIn['gateway'], 'check.gateway', problems);
   const witnessIn = pairOnly('witness', false);
   const witnessSshIn = witnessIn === undefined ? undefined : asObject(witnessIn['ssh'] ?? {}, 'witness.ssh', problems);
   const partitionIn = pairOnly('partition', false) ?? {};
 
   for (const [obj, path, known] of [
-    [root, '', ['mode', 'node', 'mysql', 'replication', 'peer', 'witness', 'partition', 'paths', 'check', 'notify', 'groupReplication']],
+    [root, '', ['mode', 'node', 'mysql', 'replication', 'peer', 'witness', 'partition', 'paths', 'check', 'notify', 'groupReplication', 'heal']],
     [witnessIn ?? {}, 'witness.', ['host', 'ssh']],
     [witnessSshIn ?? {}, 'witness.ssh.', ['user', 'port', 'identityFile', 'knownHostsFile', 'hostKeySha256', 'connectTimeoutMs', 'commandTimeoutMs']],
     [partitionIn, 'partition.', ['withoutWitness']],
+    [healIn, 'heal.', ['mysqldStop', 'mysqldStart', 'datadir', 'peerBackupCommand', 'startupRoleFile', 'vip', 'deadlineMs']],
     [node, 'node.', ['name']],
     [mysqlIn, 'mysql.', ['host', 'port', 'socketPath', 'user', 'password', 'passwordFile', 'connectTimeoutMs', 'queryTimeoutMs']],
     [replIn, 'replication.', ['user', 'password', 'passwordFile', 'heartbeatPeriodS', 'connectRetryS']],
@@ -325,6 +353,17 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
     problems.push(`notify.catchUpTimeoutMs: must be smaller than notify.deadlineMs (${notify.deadlineMs}), got ${notify.catchUpTimeoutMs}`);
   }
 
+  const vip = optStr(healIn, 'heal.', 'vip');
+  const heal: HealSettings = {
+    mysqldStop: argv(healIn, 'heal.', 'mysqldStop', ['systemctl', 'stop', 'mariadb']),
+    mysqldStart: argv(healIn, 'heal.', 'mysqldStart', ['systemctl', 'start', 'mariadb']),
+    datadir: str(healIn, 'heal.', 'datadir', '/var/lib/mysql'),
+    peerBackupCommand: argv(healIn, 'heal.', 'peerBackupCommand', ['mariadb-backup', '--backup', '--stream=xbstream', '--target-dir=/tmp']),
+    startupRoleFile: str(healIn, 'heal.', 'startupRoleFile', '/etc/keepalived-mysql/mariadb-startup-role.cnf'),
+    ...(vip !== undefined ? { vip } : {}),
+    deadlineMs: int(healIn, 'heal.', 'deadlineMs', 3_600_000, 10_000, 86_400_000),
+  };
+
   // Stopping keepalived would drop every VIP of the node, the read VIP with the write VIP: in MGR a check only fails its instance.
   if (!pair && check.onDown !== 'exit') {
     problems.push('check.onDown: must be "exit" in mode "group-replication" (a failed check moves only that instance\'s VIP)');
@@ -342,6 +381,7 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
     },
     check,
     notify,
+    heal,
   };
   const config: NodeConfig = !pair || ssh === undefined ? { mode: 'group-replication', ...shared, groupReplication: parseGroupReplicationSection(root['groupReplication'], problems) } : {
     mode: 'semisync-pair',

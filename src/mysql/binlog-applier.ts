@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../errors.js';
+import { runCommand } from '../platform/run-command.js';
 import type { BinlogApplier, BinlogChunk, MysqlTarget } from './types.js';
 
 // The one module that runs the server's own binlog tools: `mariadb-binlog FILE | mariadb` (MySQL: mysqlbinlog | mysql).
@@ -30,7 +31,7 @@ export interface BinlogApplierOptions {
 // Option-file value: double-quoted with backslash escapes, so any password survives.
 const optionValue = (v: string): string => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
-async function writePrivate(path: string, data: Buffer | string): Promise<void> {
+export async function writePrivate(path: string, data: Buffer | string): Promise<void> {
   const fh = await open(path, 'wx', 0o600);
   try {
     await fh.writeFile(data);
@@ -38,6 +39,15 @@ async function writePrivate(path: string, data: Buffer | string): Promise<void> 
   } finally {
     await fh.close();
   }
+}
+
+/** A 0600 client option file for target (credentials never go on argv). */
+export async function writeClientDefaults(path: string, t: MysqlTarget): Promise<void> {
+  await writePrivate(path, [
+    '[client]', `user=${optionValue(t.user)}`, `password=${optionValue(t.password)}`,
+    ...(t.socketPath !== undefined ? [`socket=${optionValue(t.socketPath)}`] : [`host=${optionValue(t.host)}`, `port=${t.port}`]),
+    `connect-timeout=${Math.max(1, Math.ceil(t.connectTimeoutMs / 1000))}`, '',
+  ].join('\n'));
 }
 
 /** The real applier: one temp binlog per chunk (magic + format description + events), applied in order. */
@@ -48,19 +58,14 @@ export function createBinlogApplier(opts: BinlogApplierOptions): BinlogApplier {
       await mkdir(opts.dir, { recursive: true });
       const stem = join(opts.dir, `recover-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`);
       const cnf = `${stem}.cnf`;
-      const t = opts.target;
-      await writePrivate(cnf, [
-        '[client]', `user=${optionValue(t.user)}`, `password=${optionValue(t.password)}`,
-        ...(t.socketPath !== undefined ? [`socket=${optionValue(t.socketPath)}`] : [`host=${optionValue(t.host)}`, `port=${t.port}`]),
-        `connect-timeout=${Math.max(1, Math.ceil(t.connectTimeoutMs / 1000))}`, '',
-      ].join('\n'));
+      await writeClientDefaults(cnf, opts.target);
       const written: string[] = [];
       try {
         for (const [i, c] of chunks.entries()) {
           const file = `${stem}-${i}.binlog`;
           await writePrivate(file, Buffer.concat([BINLOG_MAGIC, c.formatDescription, c.events]));
           written.push(file);
-          await pipeline(tools.dump, [file], tools.client, [`--defaults-extra-file=${cnf}`, '--batch', '--binary-mode', `--max-allowed-packet=${CLIENT_MAX_PACKET}`], signal,
+          await pipeline(tools.dump, [file], tools.client, clientArgs(cnf), signal,
             `${c.sourceFile}:${c.from}-${c.to} (kept in ${file})`);
         }
         // Applied: the temp binlogs are no longer needed; on failure they stay for the operator.
@@ -71,6 +76,10 @@ export function createBinlogApplier(opts: BinlogApplierOptions): BinlogApplier {
     },
   };
 }
+
+/** Arguments of the client that applies a binlog dump (long BINLOG statements, stop at the first error). */
+export const clientArgs = (cnf: string, ...extra: string[]): string[] =>
+  [`--defaults-extra-file=${cnf}`, ...extra, '--batch', '--binary-mode', `--max-allowed-packet=${CLIENT_MAX_PACKET}`];
 
 // The client echoes the failing statement (base64 BINLOG blobs) around its ERROR line: keep the ERROR lines.
 function firstErrors(stderr: string): string {
@@ -97,12 +106,12 @@ function watch(child: ChildProcess): Promise<Exit> {
 }
 
 // dump FILE | client, both killed (by their own pids) on abort; fails unless both exit 0 with no ERROR from the client.
-async function pipeline(dumpBin: string, dumpArgs: string[], clientBin: string, clientArgs: string[], signal: AbortSignal,
+export async function pipeline(dumpBin: string, dumpArgs: string[], clientBin: string, clientArgv: string[], signal: AbortSignal,
   what: string): Promise<void> {
   if (signal.aborted) throw new AppError('DEADLINE_EXCEEDED', `deadline passed before applying ${what}`);
   const dump = spawn(dumpBin, dumpArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
   const dumpExit = watch(dump);
-  const client = spawn(clientBin, clientArgs, { stdio: [dump.stdout ?? 'ignore', 'ignore', 'pipe'] });
+  const client = spawn(clientBin, clientArgv, { stdio: [dump.stdout ?? 'ignore', 'ignore', 'pipe'] });
   const clientExit = watch(client);
   // The client holds the pipe now; our copy would keep it open if the client died and leave the dump blocked.
   dump.stdout?.destroy();
@@ -121,4 +130,34 @@ async function pipeline(dumpBin: string, dumpArgs: string[], clientBin: string, 
   } finally {
     signal.removeEventListener('abort', kill);
   }
+}
+
+/** mariadb-binlog over saved binlog files: rendering, and flashback applied without writing this node's binlog. */
+export interface BinlogTools {
+  render(files: readonly string[], out: string, form: 'replay' | 'readable', signal: AbortSignal): Promise<void>;
+  /** Undoes the row events of files (newest file first) on target with sql_log_bin=0: no new GTIDs are made. */
+  flashback(files: readonly string[], signal: AbortSignal): Promise<void>;
+}
+
+export function createBinlogTools(opts: BinlogApplierOptions): BinlogTools {
+  const tools = opts.tools?.mariadb ?? TOOLS.mariadb;
+  return {
+    async render(files, out, form, signal) {
+      const args = form === 'readable' ? ['-v', '--base64-output=DECODE-ROWS'] : [];
+      await runCommand([tools.dump, ...args, ...files], signal, { what: `rendering ${files.length} saved binlog(s) (${form})`, stdoutTo: out });
+    },
+    async flashback(files, signal) {
+      await mkdir(opts.dir, { recursive: true });
+      const cnf = join(opts.dir, `flashback-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}.cnf`);
+      await writeClientDefaults(cnf, opts.target);
+      try {
+        for (const file of [...files].reverse()) {
+          await pipeline(tools.dump, ['--flashback', file], tools.client, clientArgs(cnf, '--init-command=SET SESSION sql_log_bin=0'),
+            signal, `flashback of ${file}`);
+        }
+      } finally {
+        await unlink(cnf).catch(() => undefined);
+      }
+    },
+  };
 }

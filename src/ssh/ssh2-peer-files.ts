@@ -12,7 +12,8 @@ import { binlogsFromIndex, lastBinlogFromIndex, walkBinlog } from './binlog-tail
 import type { RandomAccessFile } from './binlog-tail.js';
 import { fingerprintMatches, knownKeyTypes, sha256Fingerprint, verifyHostKey } from './known-hosts.js';
 import { parsePositionRecord } from './parse-position-record.js';
-import type { BinlogTail, BinlogWalkHint, PeerFiles, PeerFilesConnector, Witness, WitnessConnector } from './types.js';
+import type { Writable } from 'node:stream';
+import type { BinlogTail, BinlogWalkHint, PeerFiles, PeerFilesConnector, RemoteShell, RemoteShellConnector, Witness, WitnessConnector } from './types.js';
 
 // The only module importing ssh2. Key authentication only; the host key is checked before any byte is sent
 // as this user; no remote shell: every peer read is an SFTP open/read/close.
@@ -68,6 +69,14 @@ export const ssh2WitnessConnector: WitnessConnector = {
   },
 };
 
+/** Connects like ssh2PeerFilesConnector and runs commands on the peer (exec channel, no pty). */
+export const ssh2RemoteShellConnector: RemoteShellConnector = {
+  async connect(host: string, ssh: SshSettings, signal: AbortSignal): Promise<RemoteShell> {
+    const { conn, where } = await sshSession(host, ssh, signal, undefined);
+    return new Ssh2RemoteShell(conn, where);
+  },
+};
+
 // Key auth and host key check, directly or over a forwarded stream (a jump through the witness).
 async function sshSession(host: string, ssh: SshSettings, signal: AbortSignal, sock: Duplex | undefined): Promise<{ conn: Client; where: string }> {
   const privateKey = await readLocal(ssh.identityFile, 'identity file', 'SSH_FAILED');
@@ -90,6 +99,45 @@ async function sshSession(host: string, ssh: SshSettings, signal: AbortSignal, s
     throw err;
   } finally {
     stepSignal.removeEventListener('abort', onAbort);
+  }
+}
+
+// POSIX shell single quotes: the remote sshd hands exec a command line, so every word is quoted.
+export const shellQuote = (word: string): string => (/^[A-Za-z0-9_./=:@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+
+class Ssh2RemoteShell implements RemoteShell {
+  constructor(private readonly conn: Client, private readonly where: string) {}
+
+  run(argv: readonly string[], stdout: Writable, signal: AbortSignal): Promise<void> {
+    const line = argv.map(shellQuote).join(' ');
+    const what = `${argv[0] ?? '?'} on ${this.where}`;
+    const onAbort = (): void => void this.conn.destroy();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const ran = new Promise<void>((resolve, reject) => {
+      this.conn.exec(line, (err, channel) => {
+        if (err) {
+          reject(new AppError('SSH_FAILED', `cannot run ${what}: ${describeError(err)}`, { cause: err }));
+          return;
+        }
+        let stderr = '';
+        channel.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });
+        channel.pipe(stdout, { end: false });
+        let status: string | undefined;
+        channel.on('exit', (code: number | null, sig?: string) => { status = code === 0 ? '0' : String(code ?? sig ?? 'no status'); });
+        channel.once('close', () => {
+          if (status === '0') resolve();
+          else {
+            const tail = stderr.trim().split('\n').slice(-3).join(' / ').slice(0, 600);
+            reject(new AppError('SSH_FAILED', `${what} ended with ${status ?? 'no exit status'}${tail ? `: ${tail}` : ''}`));
+          }
+        });
+      });
+    });
+    return withSignal(ran, signal, what).finally(() => signal.removeEventListener('abort', onAbort));
+  }
+
+  close(): void {
+    this.conn.end();
   }
 }
 

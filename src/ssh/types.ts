@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import type { SshSettings, WitnessSettings } from '../config/schema.js';
 import type { PositionRecord } from '../failover/position-record.js';
 
@@ -82,4 +82,15 @@ export interface Witness {
 
 export interface WitnessConnector {
   connect(witness: WitnessSettings, signal: AbortSignal): Promise<Witness>;
+}
+
+/** Commands on the peer host over SSH (same key auth and host-key check as PeerFiles). */
+export interface RemoteShell {
+  /** Runs argv (each word shell-quoted) on the peer, its stdout piped into `stdout` (not ended); rejects unless it exits 0. */
+  run(argv: readonly string[], stdout: Writable, signal: AbortSignal): Promise<void>;
+  close(): void;
+}
+
+export interface RemoteShellConnector {
+  connect(host: string, ssh: SshSettings, signal: AbortSignal): Promise<RemoteShell>;
 }
