@@ -179,6 +179,12 @@ function realPorts(config: Config, log: Logger, peerFiles: PeerFilesConnector, s
     clock: systemClock,
     log,
     writePosition: (record) => writeFileAtomic(join(config.paths.stateDir, POSITION_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`),
+    recordStartupRole: async (role, reason) => (await import('../heal/startup-role.js')).writeStartupRole(config.heal.startupRoleFile, role, reason, new Date()),
+    healErrant: async (signal) => {
+      const { realRejoinPorts } = await import('./commands/rejoin.js');
+      const { runRejoin } = await import('../heal/rejoin.js');
+      await runRejoin(config, await realRejoinPorts(config, log), { method: 'auto', onlyIfProvenSafe: true, dryRun: false, print: (l) => log.info(l) }, signal);
+    },
   };
 }
 
@@ -240,7 +246,10 @@ async function dryRun(config: Config, state: TargetState, io: NotifyIo): Promise
   const log = createLineLogger((l) => process.stderr.write(l), { dryRun: true });
   const { sql, handleTransition } = await loadWorkerModules();
   const lines: string[] = [];
-  const ports: FailoverPorts = { sql, clock: systemClock, log, writePosition: async () => undefined };
+  const ports: FailoverPorts = {
+    sql, clock: systemClock, log, writePosition: async () => undefined, recordStartupRole: async () => undefined,
+    healErrant: async () => { throw new AppError('INTERNAL', 'a dry run heals nothing'); },
+  };
   const ctx: TransitionContext = { config, ports, transitionId: 'dry-run', steps: new StepRunner(ports) };
   io.stdout(`notify --dry-run: ${state} on node ${config.node.name} (peer ${config.peer.name} ${config.peer.host}); nothing is changed\n`);
   let code: ExitCode = EXIT.OK;

@@ -1,3 +1,4 @@
+import { recordProvenCurrent } from '../heal/verdict.js';
 import type { Config } from '../config/schema.js';
 import { AppError, describeError, isAppError } from '../errors.js';
 import {
@@ -179,10 +180,20 @@ async function runStep(step: Step, rt: Runtime, signal: AbortSignal): Promise<vo
       }
       log.info(`using the peer's recorded position (role ${recorded.role}, recorded ${recorded.recordedAt})`, { recorded });
       facts.newMaster = fromRecord(recorded);
+      const refused = rt.peer?.kind === 'unreachable' && /ECONNREFUSED|refused/i.test(rt.peer.reason);
+      if (!recordProvenCurrent(recorded, refused)) {
+        facts.newMasterRecordStale = `its position.json (role ${recorded.role}, recorded ${recorded.recordedAt}) is not proven current`;
+      }
     });
     case 'errant-check': return run(async (s) => {
       facts.errant = await errantCheck(rt, s);
-      if (facts.errant.errant.length > 0 || facts.errant.unproven.length > 0) {
+      const found = facts.errant.errant.length > 0 || facts.errant.unproven.length > 0;
+      // An errant verdict rests only on the peer's live state or a record proven current (issue 8: a stale record once did).
+      if (found && facts.newMasterRecordStale !== undefined) {
+        throw new AppError('PEER_UNREACHABLE', `this node has GTIDs beyond the new master's recorded position, but ${facts.newMasterRecordStale}: ` +
+          'errant or not is unknown; staying fenced and waiting for its MySQL');
+      }
+      if (found) {
         log.error('errant transactions found', { errant: facts.errant.errant, unproven: facts.errant.unproven,
           localState: facts.local?.gtidBinlogState ?? facts.local?.gtidExecuted });
       }

@@ -1,4 +1,4 @@
-import { AppError, describeError } from '../errors.js';
+import { AppError, describeError, isAppError } from '../errors.js';
 import { classifyMysqlError } from '../mysql/errors.js';
 import { pollUntil } from '../platform/poll.js';
 import { closeRuntime, executePlan, type Runtime } from './execute.js';
@@ -18,16 +18,35 @@ export type Mode = { readonly kind: 'execute' } | { readonly kind: 'print'; read
 export async function handleTransition(state: TargetState, ctx: TransitionContext, signal: AbortSignal,
   mode: Mode = { kind: 'execute' }): Promise<void> {
   if (state === 'REJOIN') return rejoin(ctx, signal, () => handleTransition('BACKUP', ctx, signal, mode));
-  if (mode.kind === 'execute' && state === 'BACKUP' && await beforeBackup(ctx, signal) === 'kept-writes') return;
-  const route = mode.kind === 'execute' && state === 'MASTER' ? await beforeMaster(ctx, signal) : undefined;
+  const execute = mode.kind === 'execute';
+  if (execute && state === 'BACKUP' && await beforeBackup(ctx, signal) === 'kept-writes') return;
+  if (execute && state !== 'MASTER') await startAsReplica(ctx, state);
+  const route = execute && state === 'MASTER' ? await beforeMaster(ctx, signal) : undefined;
   try {
     await runPlan(state, routedThrough(ctx, route), signal, mode);
   } catch (err) {
     route?.via?.close();
-    throw err;
+    if (!(execute && state === 'BACKUP' && isAppError(err) && err.code === 'ERRANT_TRANSACTIONS')) throw err;
+    await healOrStayFenced(ctx, err, signal);
   }
   if (route) await afterMaster(ctx, route, signal);
   if (mode.kind === 'execute' && state === 'BACKUP') await afterBackup(ctx, signal);
+}
+
+// From the moment this node may have lost the VIP, a crash restart must roll back its un-acknowledged tail.
+async function startAsReplica(ctx: TransitionContext, state: TargetState): Promise<void> {
+  await ctx.ports.recordStartupRole('replica', `${state}: this node is not the master`).catch((err: unknown) =>
+    ctx.ports.log.error(`could not record the startup role: ${describeError(err)}`));
+}
+
+// Errant transactions: the automatic heal runs only when no client can have been acknowledged for them; else stay fenced.
+async function healOrStayFenced(ctx: TransitionContext, errant: AppError, signal: AbortSignal): Promise<void> {
+  try {
+    await ctx.ports.healErrant(signal);
+    ctx.ports.log.warn(`healed: ${errant.message.split(';')[0]}: saved, discarded and replicating from the new master`);
+  } catch (err) {
+    throw new AppError('ERRANT_TRANSACTIONS', `${errant.message}; automatic heal refused: ${describeError(err)}`, { cause: err });
+  }
 }
 
 // An old master fenced through the witness has its binlog tail read through the witness too.

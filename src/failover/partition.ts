@@ -132,6 +132,16 @@ export interface MasterRoute {
 
 const PEER_SIGHT_TIMEOUT_MS = 300;
 
+// The local server through the transition's own connector; an unreachable one ends the transition with exit 69.
+async function connectLocal(ctx: TransitionContext, signal: AbortSignal): Promise<SqlClient> {
+  try {
+    return await ctx.ports.sql.connect(mysqlTarget(ctx.config), signal);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError('MYSQL_UNREACHABLE', `local MySQL does not answer: ${describeMysqlError(err)}`, { cause: err });
+  }
+}
+
 /** The peer's MySQL directly, short timeouts: 'refused' (host up, mysqld down) is told apart from silence. */
 async function peerDirect(ctx: TransitionContext, signal: AbortSignal): Promise<
   | { readonly kind: 'answered'; readonly client: SqlClient; readonly dialect: Dialect; readonly state: ServerState }
@@ -158,7 +168,7 @@ async function peerDirect(ctx: TransitionContext, signal: AbortSignal): Promise<
 // Whether the peer holds every GTID this node has (MariaDB: per domain and server; MySQL: GTID_SUBTRACT on the peer).
 async function containment(ctx: TransitionContext, peer: { client: SqlClient; dialect: Dialect; state: ServerState }, signal: AbortSignal)
   : Promise<{ holdsAllOfOurs?: boolean }> {
-  const local = await ctx.ports.sql.connect(mysqlTarget(ctx.config), signal);
+  const local = await connectLocal(ctx, signal);
   try {
     const mine = await readServerState(local, peer.dialect, signal);
     if (peer.dialect.gtid === 'mariadb') {
@@ -232,6 +242,7 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
       const standing = promotionStanding(localTerm?.term ?? 0, peer, marker);
       if (standing.kind === 'stale') throw new AppError('PROMOTION_REFUSED', `not promoting: ${standing.why}`);
       const term = nextTerm(localTerm, peerTerm);
+      await ports.recordStartupRole('master', `MASTER at term ${term}`);
       // On disk before anything opens writes: after a heal the higher term is the newer master.
       await writeLocalTerm(stateDir, { term, node: config.node.name, since: new Date(ports.clock.now()).toISOString(), transitionId: ctx.transitionId });
       ports.log.info(`promotion term ${term} (this node had ${localTerm?.term ?? 0}, ${config.peer.name} ${peerTerm?.term ?? 'unknown'})`);
@@ -262,7 +273,7 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
 export async function afterMaster(ctx: TransitionContext, route: MasterRoute, signal: AbortSignal): Promise<void> {
   route.via?.close();
   const { config, ports } = ctx;
-  const client = await ports.sql.connect(mysqlTarget(config), signal);
+  const client = await connectLocal(ctx, signal);
   try {
     const r = await readLocalGuard(client, signal);
     if (r === undefined || r.readOnly || r.semiSync === undefined || !r.semiSync.enabled || r.replicas > 0) return;
@@ -281,7 +292,7 @@ export async function afterMaster(ctx: TransitionContext, route: MasterRoute, si
  */
 export async function beforeBackup(ctx: TransitionContext, signal: AbortSignal): Promise<'kept-writes' | 'demote'> {
   const { config, ports } = ctx;
-  const local = await ports.sql.connect(mysqlTarget(config), signal);
+  const local = await connectLocal(ctx, signal);
   let localWritable: boolean;
   try {
     const r = await readLocalGuard(local, signal);

@@ -54,6 +54,8 @@ export interface Facts {
   /** That state shows both threads running from the peer's host and port. */
   replicatingFromNewMaster?: boolean;
   newMaster?: PeerPosition;
+  /** Why the recorded position the new master was learned from may be stale (an errant verdict cannot rest on it). */
+  newMasterRecordStale?: string;
   /** The new master's MySQL answered (its session is open). */
   peerAnswered?: boolean;
   /** Why the new master's position could not be learned (an error to end the transition with). */

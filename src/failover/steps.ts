@@ -22,6 +22,10 @@ export interface FailoverPorts {
   readonly log: Logger;
   /** Atomic write of this node's position.json into paths.stateDir. */
   writePosition(record: PositionRecord): Promise<void>;
+  /** How mysqld starts next (init-rpl-role): replica from the moment this node may have lost the VIP, master before writes open. */
+  recordStartupRole(role: 'master' | 'replica', reason: string): Promise<void>;
+  /** BACKUP found errant transactions: save and discard them and replicate, only when no client can have been acknowledged for them. */
+  healErrant(signal: AbortSignal): Promise<void>;
   /** True when a request newer than this transition's is waiting (latest wins): long waits end early. */
   readonly newerRequestPending?: () => Promise<boolean>;
 }

@@ -91,6 +91,7 @@ async function readFacts(config: Config, ports: RejoinPorts, local: Session, opt
   const state = await readServerState(local.client, local.dialect, signal);
   const settings = await first(local.client, readHealSettings(), signal);
   const noTx = await first(local.client, readNoAckCommits(), signal);
+  const uptime = await first(local.client, { sql: "SHOW GLOBAL STATUS LIKE 'Uptime'", params: [] }, signal);
   const waiting = await first(local.client, countWaitingForAck(), signal);
   let peerFacts: RejoinFacts['peer'];
   let peerState = '';
@@ -111,6 +112,7 @@ async function readFacts(config: Config, ports: RejoinPorts, local: Session, opt
   const located = ranges.length > 0 && state.logBinIndex ? await locateErrant(state.logBinIndex, ranges, signal) : undefined;
   const verdict = decideHeal({
     nowMs: ports.clock.now(),
+    ...(uptime?.['Value'] !== undefined ? { startedAtMs: ports.clock.now() - Number(uptime['Value']) * 1000 } : {}),
     localBinlogState: state.gtidBinlogState ?? '',
     ...(located?.firstWrittenAtMs !== undefined ? { errantSinceMs: located.firstWrittenAtMs } : {}),
     peer: peerFacts.reachable ? { kind: 'live', binlogState: peerState } : { kind: 'none', reason: peerFacts.reason },

@@ -34,6 +34,8 @@ export interface HealEvidence {
   readonly localBinlogState: string;
   /** When the oldest errant transaction was written (its GTID event's timestamp), if known. */
   readonly errantSinceMs?: number;
+  /** When this mysqld started (now − Uptime): a restart since the errant commits wiped the counters that prove them. */
+  readonly startedAtMs?: number;
   readonly peer: PeerEvidence;
   readonly semiSync: SemiSyncEvidence;
   readonly switchLog: SwitchLog;
@@ -117,6 +119,10 @@ function selfFallbackRisk(ev: HealEvidence, hasAsyncEntries: boolean): string | 
     return `Rpl_semi_sync_master_no_tx=${s.noAckCommits}: commits went without an ack and no switch-log entry explains them`;
   }
   if (s.timeoutMs >= NO_FALLBACK_MIN_TIMEOUT_MS) return undefined;
+  // Settings and counters read now describe this mysqld only: one started after the errant commits proves nothing of them.
+  if (ev.startedAtMs !== undefined && (ev.errantSinceMs === undefined || ev.startedAtMs > ev.errantSinceMs)) {
+    return 'mysqld restarted since the errant transactions were written: its semi-sync settings and counters then are unknown';
+  }
   // A commit falls back only after waiting the whole timeout, and it waits from after its GTID event's timestamp.
   if (ev.errantSinceMs !== undefined && ev.nowMs - ev.errantSinceMs < s.timeoutMs) return undefined;
   const age = ev.errantSinceMs === undefined ? 'of unknown age' : `${Math.round((ev.nowMs - ev.errantSinceMs) / 1000)} s old`;

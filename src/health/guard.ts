@@ -50,7 +50,14 @@ export async function runGuard(config: Config, reading: LocalReading | undefined
   if (step.kind === 'none' || reading === undefined) return { action: 'none', detail: '' };
   try {
     if (step.kind === 'enable-semi-sync') {
-      await onLocal(ports.sql, local, signal, (c, s) => c.execute(setSemiSyncMaster(step.variable, true).sql, [], { signal: s }));
+      const gtid = await onLocal(ports.sql, local, signal, async (c, s) => {
+        await c.execute(setSemiSyncMaster(step.variable, true).sql, [], { signal: s });
+        // Read after the switch: every commit above it waited for an acknowledgement again.
+        const v = guardVariables();
+        const vars = new Map((await c.query<Row>(v.sql, v.params, { signal: s })).map((x) => [String(x['Variable_name']).toLowerCase(), String(x['Value'])]));
+        return vars.get('gtid_binlog_pos') ?? vars.get('gtid_executed') ?? '';
+      });
+      ports.recordAsyncSwitch({ at: new Date(ports.now()).toISOString(), node: config.node.name, mode: 'semi-sync', reason: step.why, gtidBinlogPos: gtid });
       return { action: 'enabled-semi-sync', detail: step.why };
     }
     const direct = await sight(ports.sql, peerTarget(config), signal);

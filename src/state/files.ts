@@ -26,6 +26,8 @@ export interface StepDownRecord {
 export interface AsyncSwitchRecord {
   readonly at: string;
   readonly node: string;
+  /** Absent: the switch to async. 'semi-sync': the end of an async span (written after the switch back). */
+  readonly mode?: 'semi-sync';
   readonly reason: string;
   /** The master's GTID position when it switched: transactions after it may have been acknowledged without the replica. */
   readonly gtidBinlogPos: string;

@@ -62,7 +62,6 @@ describe('notify BACKUP on a real MariaDB old master', { skip }, () => {
     await a.start();
 
     const r = await runNotify(['--config', aDirs.configPath, '--foreground', 'backup']);
-
     assert.equal(r.code, 3, r.stderr);
     assert.equal(await readOnly(a), 1);
     const st = await slaveStatus(a);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { AppError } from '../../../src/errors.js';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +88,8 @@ function context(sql: SqlConnector, positions: PositionRecord[]): TransitionCont
     sql, log: createMemoryLogger(),
     clock: systemClock,
     writePosition: async (r) => void positions.push(r),
+    recordStartupRole: async () => undefined,
+    healErrant: async () => { throw new AppError('ERRANT_TRANSACTIONS', 'no automatic heal in these scripted tests'); },
   };
   return { config, ports, transitionId: 't-1', steps: new StepRunner(ports) };
 }

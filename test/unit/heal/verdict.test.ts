@@ -84,6 +84,15 @@ describe('decideHeal: may the errant tail be discarded without an operator?', ()
     assert.ok(unknownAge.kind === 'errant' && !unknownAge.autoHeal);
   });
 
+  it('when mysqld restarted after the errant commits then its counters prove nothing (semi-sync may have been switched off by hand): no auto-heal', () => {
+    const semiSync = { ...never, timeoutMs: 3_600_000 };
+    const sameLife = decideHeal(ev({ semiSync, nowMs: 10_000_000, errantSinceMs: 9_990_000, startedAtMs: 5_000_000 }));
+    assert.ok(sameLife.kind === 'errant' && sameLife.autoHeal, JSON.stringify(sameLife));
+    const restarted = decideHeal(ev({ semiSync, nowMs: 10_000_000, errantSinceMs: 9_990_000, startedAtMs: 9_995_000 }));
+    assert.ok(restarted.kind === 'errant' && !restarted.autoHeal);
+    assert.match(restarted.reason, /mysqld restarted since the errant transactions/);
+  });
+
   it('when a commit still waits for its ack on this node then a fallback would acknowledge it: no auto-heal', () => {
     const v = decideHeal(ev({ semiSync: { ...never, waitingForAck: 1 } }));
     assert.ok(v.kind === 'errant' && !v.autoHeal);
