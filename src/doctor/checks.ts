@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 
 // doctor's rules as pure functions: facts in, one PASS/WARN/FAIL line each (with the fix) out. No I/O here.
 
-export type Level = 'PASS' | 'WARN' | 'FAIL';
+type Level = 'PASS' | 'WARN' | 'FAIL';
 
 export interface Finding {
   readonly id: string;
@@ -111,7 +111,7 @@ export function clockSkewCheck(skewMs: number, peer: string): Finding {
 }
 
 /** A keepalived.conf reduced to what doctor checks. */
-export interface KeepalivedConfFacts {
+interface KeepalivedConfFacts {
   readonly globalDefs: readonly string[];
   /** vrrp_script blocks whose script runs check-mysql. */
   readonly checkScripts: readonly { readonly name: string; readonly script: string; readonly timeoutS?: number }[];

@@ -5,7 +5,7 @@ import { appendRecordSync, type JournalFile } from '../platform/journal.js';
 import type { Verdict } from './evaluate.js';
 
 // check-mysql's decisions, one JSON line each, fsynced before the action they announce (docs/history.md).
-export const CHECK_DECISIONS_FILE = 'check-decisions.jsonl';
+const CHECK_DECISIONS_FILE = 'check-decisions.jsonl';
 const MAX_BYTES = 1024 * 1024;
 
 export type CheckAction = 'stop-keepalived' | 'exit' | 'none';

@@ -55,7 +55,7 @@ export function alertEvents(t: TransitionRecord): AlertEvent[] {
   return [...failed, { v: 1, kind: 'transition', node: t.node, at: t.endedAt, transition: t }];
 }
 
-export function transitionLedger(stateDir: string): JournalFile {
+function transitionLedger(stateDir: string): JournalFile {
   return { path: join(stateDir, TRANSITIONS_FILE), maxBytes: MAX_BYTES };
 }
 

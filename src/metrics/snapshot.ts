@@ -16,7 +16,7 @@ export interface MetricFamily {
   readonly samples: readonly { readonly labels: Labels; readonly value: number }[];
 }
 
-export const PREFIX = 'keepalived_mysql_';
+const PREFIX = 'keepalived_mysql_';
 export const DURATION_BUCKETS_S = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 const bool = (v: boolean): number => (v ? 1 : 0);

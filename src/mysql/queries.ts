@@ -286,8 +286,8 @@ export const setSemiSyncMaster = (variable: string, on: boolean): Statement =>
 // ---------- status (read-only) ----------
 
 /** Semi-sync variables and counters of both sides, either naming; absent names are simply not returned. */
-export const SEMI_SYNC_VARIABLES = ['enabled', 'wait_point', 'timeout'] as const;
-export const SEMI_SYNC_STATUS = ['status', 'clients', 'no_tx', 'yes_tx'] as const;
+const SEMI_SYNC_VARIABLES = ['enabled', 'wait_point', 'timeout'] as const;
+const SEMI_SYNC_STATUS = ['status', 'clients', 'no_tx', 'yes_tx'] as const;
 
 export function semiSyncVariables(d: Dialect): Statement {
   const names = [d.semiSync.source, d.semiSync.replica].filter((p): p is string => p !== undefined)
@@ -316,7 +316,7 @@ export function nameValueRows(rows: readonly Row[]): Record<string, string> {
 // ---------- doctor (read-only) ----------
 
 /** Every variable doctor judges (names of both generations; absent ones are not returned). */
-export const DOCTOR_VARIABLES = [
+const DOCTOR_VARIABLES = [
   'server_id', 'log_bin', 'binlog_format', 'log_slave_updates', 'log_replica_updates', 'gtid_strict_mode', 'gtid_mode',
   'enforce_gtid_consistency', 'sync_binlog', 'innodb_flush_log_at_trx_commit', 'read_only',
   'rpl_semi_sync_master_enabled', 'rpl_semi_sync_slave_enabled', 'rpl_semi_sync_source_enabled', 'rpl_semi_sync_replica_enabled',

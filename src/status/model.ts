@@ -1,6 +1,6 @@
 // What `keepalived-mysql status` knows about the pair, and the verdict judged from it (pure: no I/O here).
 
-export const LAG_WARN_S = 5;
+const LAG_WARN_S = 5;
 export const OLD_TRANSACTION_S = 60;
 
 export interface SemiSyncView {

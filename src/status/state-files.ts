@@ -10,7 +10,7 @@ const LAST_TRANSITIONS = 5;
 // Enough of the ledger's end for the last few records; a record is well under 2 KiB.
 const LEDGER_TAIL_BYTES = 16 * 1024;
 
-export interface StateTexts {
+interface StateTexts {
   readonly position?: string;
   readonly term?: string;
   readonly stepdown?: string;

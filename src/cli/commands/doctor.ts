@@ -58,7 +58,7 @@ export async function doctorMain(opts: DoctorOptions, io: { stdout(text: string)
   return exitFor(findings) === 'fail' ? EXIT.DOWN : EXIT.OK;
 }
 
-export function formatFindings(findings: readonly Finding[]): string {
+function formatFindings(findings: readonly Finding[]): string {
   const lines = findings.map((f) => `${f.level.padEnd(4)}  ${f.message}${f.fix !== '' ? `\n      fix: ${f.fix}` : ''}`);
   const count = (l: Finding['level']): number => findings.filter((f) => f.level === l).length;
   return `${lines.join('\n')}\n${count('PASS')} pass, ${count('WARN')} warn, ${count('FAIL')} fail\n`;

@@ -18,7 +18,7 @@ export interface MetricsOptions {
 }
 
 // node_exporter's textfile collector reads every *.prom file of its directory.
-export const TEXTFILE_NAME = 'keepalived_mysql.prom';
+const TEXTFILE_NAME = 'keepalived_mysql.prom';
 
 // `keepalived-mysql metrics`: status as gauges plus the ledgers' counters, in Prometheus text format.
 export async function metricsMain(opts: MetricsOptions, io: HistoryIo): Promise<ExitCode> {

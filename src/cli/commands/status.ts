@@ -50,7 +50,7 @@ export function keepalivedAlive(config: Config): { running: boolean; detail: str
 }
 
 // heal.vip, else the first virtual_ipaddress of keepalived.confFile, else none.
-export function vipOf(config: Config): string | null {
+function vipOf(config: Config): string | null {
   if (config.heal.vip !== undefined) return canonicalIp(config.heal.vip);
   let text: string;
   try {
@@ -97,7 +97,7 @@ function column(n: NodeView): Map<string, string> {
   return rows;
 }
 
-export function formatStatus(s: PairStatus): string {
+function formatStatus(s: PairStatus): string {
   const left = column(s.local);
   const right = column(s.peer);
   const labels = [...new Set([...left.keys(), ...right.keys()])];
