@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { PairStatus } from '../../src/status/model.js';
 import { keepalivedSkipReason, type Keepalived } from '../helpers/keepalived.js';
 import { mariadbSkipReason, waitFor, writePrivate, type MariaDbFarm, type MariaDbServer } from '../helpers/mariadb.js';
-import { runNotify, type NodeDirs } from '../helpers/notify-env.js';
+import { runNotify, writeNodeConfig, type NodeDirs } from '../helpers/notify-env.js';
 import { startObservedPair, type ObservedPair } from '../helpers/observed-pair.js';
 import { promtool, promtoolSkipReason, samplesOf, testRules, type ExpectedAlert } from '../helpers/promtool.js';
 import { runBin } from '../helpers/run-bin.js';
@@ -85,6 +85,19 @@ describe('keepalived-mysql status and metrics on a real MariaDB pair', { skip },
     assert.deepEqual([s.errant.localOnly, s.errant.peerOnly], [[], []]);
     assert.match(r.text, /^a \+ b: OK\n/);
     assert.match(r.text, /writes +WRITABLE +read-only\n/);
+  });
+
+  it('when status runs on the replica with no VIP configured then it is OK from that side too, with no VIP rules', async () => {
+    const fromB = writeNodeConfig(farm.baseDir, 'b', b, 'a', a);
+    const r = await status(withConfig(fromB.configPath, (c) => {
+      c['paths'] = { ...c['paths'], keepalivedPidFile: keepalived.pidFile };
+      c['keepalived'] = { confFile: join(kaDir, 'none.conf') };
+    }));
+    assert.equal(r.code, 0, r.text);
+    assert.deepEqual([r.status.local.name, r.status.local.mysql?.writable, r.status.local.mysql?.replication?.ioRunning], ['b', false, 'Yes']);
+    assert.deepEqual([r.status.peer.name, r.status.peer.mysql?.writable], ['a', true]);
+    assert.deepEqual(r.status.vip, { address: null, holder: null, detail: 'no VIP configured (heal.vip, or virtual_ipaddress in keepalived.confFile)' });
+    assert.equal(r.status.local.vipLocal, undefined);
   });
 
   it('when metrics run on the healthy pair then promtool finds them clean, the textfile is written atomically and no alert fires', async () => {
