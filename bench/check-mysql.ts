@@ -49,6 +49,8 @@ async function main(): Promise<void> {
       replication: { user: ACCOUNTS.repl.user, password: ACCOUNTS.repl.password },
       peer: { host: '127.0.0.1', ssh: { knownHostsFile: '/dev/null' } },
       paths: { logDir: join(work, 'log'), stateDir: work, keepalivedPidFile: join(work, 'keepalived.pid'), mysqldPidFile: server.pidFile },
+      // The isolation guard every config now needs: a refused port answers, as a live gateway does.
+      check: { gateway: { host: '127.0.0.1', port: 9 } },
     }));
     const naive = `const m=require(${JSON.stringify(join(root, 'node_modules/mysql2'))});const c=m.createConnection({host:'${server.host}',port:${server.port},user:'${ACCOUNTS.admin.user}',password:'${ACCOUNTS.admin.password}'});c.query('SELECT 1',(e)=>{c.destroy();process.exitCode=e?1:0})`;
     const commands: Record<string, string[]> = {

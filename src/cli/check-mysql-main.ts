@@ -4,6 +4,7 @@ import { DEFAULT_CONFIG_PATH, type Config, type GroupReplicationConfig, type Nod
 import { AppError, describeError, isAppError } from '../errors.js';
 import { checkHealth, type HealthDeps, type HealthRun } from '../health/check.js';
 import { CHECK_RESERVE_MS } from '../config/check-budget.js';
+import { actedFor, decisionFor, recordCheckEntry, type CheckJournalEntry } from '../health/decision-journal.js';
 import { describeAttempt, evaluate, isQuiet, type Attempt, type Verdict } from '../health/evaluate.js';
 import type { GroupCheckDeps } from '../health/group-check.js';
 import { GROUP_ROLES, type GroupRole } from '../health/group-evaluate.js';
@@ -90,6 +91,8 @@ export interface CheckMysqlIo {
   readonly processControl: ProcessControl;
   /** Opens the daily-rotated file log; only reached on a run that has something to say. */
   readonly openLog: (config: NodeConfig) => Promise<Logger>;
+  /** Synchronous fsynced append to the decision journal: runs before the action it announces. */
+  readonly record: (config: Config, entry: CheckJournalEntry) => void;
   readonly guard: (config: Config) => GuardPorts;
   readonly stepDown: {
     read(config: Config): StepDownRecord | undefined;
@@ -142,7 +145,10 @@ export const realCheckMysqlIo: CheckMysqlIo = {
     const { createFileLogger } = await import('../log/winston-logger.js');
     return createFileLogger({ logDir: config.paths.logDir, stem: 'check-mysql', base: { command: 'check-mysql', node: config.node.name, pid: process.pid } });
   },
+  record: (config, entry) => recordCheckEntry(config.paths.stateDir, entry, (line) => void process.stderr.write(`${line}\n`)),
 };
+
+const who = (config: Config): { node: string; pid: number; at: string } => ({ node: config.node.name, pid: process.pid, at: new Date().toISOString() });
 
 function isolationProber(endpoints: readonly Endpoint[]): NonNullable<HealthDeps['isolation']> {
   return (signal) => probeAny(endpoints, (e, s) => probeTcp(e.host, e.port, e.timeoutMs, s), signal);
@@ -194,6 +200,7 @@ async function checkOnce(
   } catch (err) {
     if (!isAppError(err) || err.code !== 'DEADLINE_EXCEEDED') throw err;
     if (args.explain) io.stdout(`verdict: none, ${err.message} (exit ${EXIT.DEADLINE})\n`);
+    else io.record(config, decisionFor(undefined, config.check.onDown, EXIT.DEADLINE, who(config), err.message));
     await writeLog(io, config, run, (log) => log.error('no verdict: deadline passed; keepalived is left alone', { error: err.message, deadlineMs: config.check.deadlineMs }));
     throw err;
   }
@@ -205,10 +212,13 @@ async function checkOnce(
   const { verdict } = health;
   if (isQuiet(verdict) && guard.action === 'none' && !args.explain) return EXIT.OK;
 
+  const code = verdict.status === 'healthy' ? EXIT.OK : EXIT.DOWN;
+  // On disk before acting: keepalived kills its scripts as it stops, so what comes after may never be written.
+  if (!args.explain && !isQuiet(verdict)) io.record(config, decisionFor(verdict, config.check.onDown, code, who(config)));
   const stop = verdict.status === 'down' && config.check.onDown === 'stop-keepalived'
     ? stopKeepalived(config.paths.keepalivedPidFile, io.processControl, { dryRun: args.explain })
     : undefined;
-  const code = verdict.status === 'healthy' ? EXIT.OK : EXIT.DOWN;
+  if (stop && !args.explain) io.record(config, actedFor(stop, who(config)));
   if (args.explain) io.stdout(explainRun(config, health, stop, code));
   if (!isQuiet(verdict) || guard.action !== 'none') {
     await writeLog(io, config, run, (log) => {

@@ -3,9 +3,11 @@ import type { ErrorCode } from '../errors.js';
 // The exit-code table of every command; README.md "Exit codes" is written from it (a unit test keeps them equal).
 export const EXIT = {
   OK: 0,
-  /** check-mysql: MySQL is down (this node left the VRRP race). notify: a step failed. */
+  /** check-mysql: MySQL is down (this node left the VRRP race). notify: a step failed. status: DEGRADED (Nagios WARNING). */
   DOWN: 1,
-  /** notify BACKUP: this node holds transactions the new master lacks; it stays fenced read-only. */
+  /** status: DANGER (Nagios CRITICAL): both writable, VIP on neither, errant transactions on the replica… */
+  CRITICAL: 2,
+  /** notify BACKUP: this node holds transactions the new master lacks; it stays fenced read-only. status: UNKNOWN (Nagios). */
   ERRANT: 3,
   /** notify MASTER: the replica could not apply its relay log in time and policy says refuse; it stays fenced. rejoin: refused (see its one line). */
   REFUSED: 4,
@@ -19,6 +21,9 @@ export const EXIT = {
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** `status` speaks the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) with this table's codes. */
+export const STATUS_EXIT = { OK: EXIT.OK, DEGRADED: EXIT.DOWN, DANGER: EXIT.CRITICAL, UNKNOWN: EXIT.ERRANT } as const satisfies Record<string, ExitCode>;
 
 const EXIT_FOR_ERROR: Record<ErrorCode, ExitCode> = {
   USAGE: EXIT.USAGE,

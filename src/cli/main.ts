@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, type ExitCode } from './exit-codes.js';
+import { DEFAULT_CONFIG_PATH } from '../config/schema.js';
 import { reportFailure } from './report.js';
+
+const stdio = { stdout: (t: string) => void process.stdout.write(t), stderr: (t: string) => void process.stderr.write(t) };
 
 // The operator command: each subcommand lazy-imports its module so one never pays for another.
 export async function operatorMain(argv: readonly string[]): Promise<ExitCode> {
@@ -54,6 +57,48 @@ export async function operatorMain(argv: readonly string[]): Promise<ExitCode> {
     .action(async (opts: { config?: string; dryRun?: boolean; method?: string }) => {
       const { rejoinMain } = await import('./commands/rejoin.js');
       code = await rejoinMain(opts);
+    });
+
+  program
+    .command('status')
+    .description('both nodes side by side and one verdict: OK / DEGRADED / DANGER (exit 0/1/2, 3 unknown: Nagios)')
+    .option('--config <path>', 'node config', DEFAULT_CONFIG_PATH)
+    .option('--json', 'one JSON object (docs/status.md)')
+    .action(async (opts: { config: string; json?: boolean }) => {
+      const { statusMain } = await import('./commands/status.js');
+      code = await statusMain(opts, stdio);
+    });
+
+  program
+    .command('metrics')
+    .description('status and the ledgers as Prometheus metrics, on stdout or into node_exporter\'s textfile directory')
+    .option('--config <path>', 'node config', DEFAULT_CONFIG_PATH)
+    .option('--textfile <dir>', `write <dir>/keepalived_mysql.prom atomically instead of stdout`)
+    .action(async (opts: { config: string; textfile?: string }) => {
+      const { metricsMain } = await import('./commands/metrics.js');
+      code = await metricsMain(opts, stdio);
+    });
+
+  program
+    .command('doctor')
+    .description('pre-flight of this node and what it sees of its peer: one PASS/WARN/FAIL line per requirement, with the fix (exit 1 on any FAIL)')
+    .option('--config <path>', 'node config', DEFAULT_CONFIG_PATH)
+    .option('--json', 'one JSON object: {v, node, findings: [{id, level, message, fix}]}')
+    .action(async (opts: { config: string; json?: boolean }) => {
+      const { doctorMain } = await import('./commands/doctor.js');
+      code = await doctorMain(opts, stdio);
+    });
+
+  program
+    .command('history')
+    .description('the transitions this node ran (from paths.stateDir/transitions.jsonl), oldest first')
+    .option('--config <path>', 'node config', DEFAULT_CONFIG_PATH)
+    .option('--limit <n>', 'show the last n transitions', '20')
+    .option('--checks', 'also show check-mysql decisions (check-decisions.jsonl)')
+    .option('--json', 'one JSON object (docs/history.md)')
+    .action(async (opts: { config: string; limit: string; json?: boolean; checks?: boolean }) => {
+      const { historyMain } = await import('./commands/history.js');
+      code = await historyMain(opts, stdio);
     });
 
   try {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -10,13 +10,16 @@ import { AppError, describeError, isAppError } from '../errors.js';
 import { POSITION_RECORD_FILE } from '../failover/position-record.js';
 import { fileRequestStore } from '../failover/request-store.js';
 import { runLatestWins, type RequestStore, type TransitionRequest } from '../failover/requests.js';
-import { StepRunner, type FailoverPorts, type TransitionContext } from '../failover/steps.js';
+import { StepRunner, type FailoverPorts, type StepTiming, type TransitionContext } from '../failover/steps.js';
 import type { TargetState } from '../failover/transition.js';
+import { alertEvents, appendTransition, outcomeOf, triggerOf, type TransitionRecord } from '../history/transitions.js';
 import { NOTIFY_USAGE, parseFifoLine, parseNotifyArgv } from '../keepalived/notify-args.js';
 import { createLineLogger } from '../log/stderr-logger.js';
 import type { LogFields, Logger } from '../log/types.js';
 import { mysqlTarget } from '../mysql/targets.js';
-import type { BinlogApplier, SqlConnector } from '../mysql/types.js';
+import type { BinlogApplier, BinlogChunk, SqlConnector } from '../mysql/types.js';
+import { gtidsInRange } from '../ssh/binlog-tail.js';
+import { fireAlert } from '../platform/alert-hook.js';
 import { writeFileAtomic } from '../platform/atomic-write.js';
 import { systemClock } from '../platform/clock.js';
 import { deadline } from '../platform/deadline.js';
@@ -206,23 +209,32 @@ async function runWorker(config: Config, store: RequestStore, seq: number, log: 
       lock: fileLock(join(config.paths.stateDir, 'notify'), { staleMs: LOCK_STALE_MS }),
     }, { lockWaitMs: n.lockWaitMs, maxTransitions: MAX_TRANSITIONS_PER_LOCK }, async (req, lost) => {
       const tlog = log.child({ transitionId: req.transitionId, state: req.state, seq: req.seq });
+      const real = realPorts(config, tlog, peerFiles, sql);
+      const tail: AppliedTail = { chunks: [] };
       const ports: FailoverPorts = {
-        ...realPorts(config, tlog, peerFiles, sql),
+        ...real,
+        binlogApplier: noteAppliedTail(real.binlogApplier, tail),
         newerRequestPending: async () => ((await store.latest())?.seq ?? 0) > req.seq,
       };
       const ctx: TransitionContext = { config, ports, transitionId: req.transitionId, steps: new StepRunner(ports) };
       const started = Date.now();
+      const finished = async (r: { exitCode: number; outcome: string }, err?: unknown): Promise<{ exitCode: number; outcome: string }> => {
+        recordInLedger(config, req, started, ctx.steps.timings, r.exitCode, err, await describeTail(tail, tlog), tlog);
+        return r;
+      };
       tlog.info(`transition to ${req.state} started (request #${req.seq} from ${req.origin}, pid ${req.pid})`);
       try {
         await handleTransition(req.state, ctx, deadline(n.deadlineMs, AbortSignal.any([lost, terminated.signal])));
         tlog.info(`transition to ${req.state} done`, { durationMs: Date.now() - started, steps: ctx.steps.timings });
+        const r = await finished({ exitCode: EXIT.OK, outcome: 'done' });
         await log.attach();
-        return { exitCode: EXIT.OK, outcome: 'done' };
+        return r;
       } catch (err) {
         if (isAppError(err) && err.code === 'SUPERSEDED') {
           tlog.info(`transition to ${req.state} cut short: ${err.message}`, { durationMs: Date.now() - started, steps: ctx.steps.timings });
+          const r = await finished({ exitCode: EXIT.OK, outcome: `superseded: ${err.message}` }, err);
           await log.attach();
-          return { exitCode: EXIT.OK, outcome: `superseded: ${err.message}` };
+          return r;
         }
         const exitCode = isAppError(err) ? exitCodeForError(err.code) : EXIT.INTERNAL;
         // One line for an operator running it by hand (a detached worker's stderr goes nowhere; the log has it all).
@@ -230,14 +242,82 @@ async function runWorker(config: Config, store: RequestStore, seq: number, log: 
         tlog.error(`transition to ${req.state} ended: ${describeError(err)}`, {
           durationMs: Date.now() - started, exitCode, code: isAppError(err) ? err.code : undefined, steps: ctx.steps.timings,
         });
+        const r = await finished({ exitCode, outcome: describeError(err) }, err);
         await log.attach();
-        return { exitCode, outcome: describeError(err) };
+        return r;
       }
     });
     return code as ExitCode;
   } finally {
     offTerminate();
     stopWatchdog();
+  }
+}
+
+/** What the old master's tail recovery applied here during one transition. */
+interface AppliedTail {
+  readonly chunks: BinlogChunk[];
+}
+
+// Keeps what the tail recovery applied, for the ledger; the applier itself is unchanged.
+function noteAppliedTail(applier: BinlogApplier | undefined, tail: AppliedTail): BinlogApplier | undefined {
+  if (!applier) return undefined;
+  return {
+    async apply(chunks, flavor, signal) {
+      await applier.apply(chunks, flavor, signal);
+      tail.chunks.push(...chunks);
+    },
+  };
+}
+
+// The applied tail for the ledger: bytes, files and the GTIDs of its transactions (read back from the applied events).
+async function describeTail(tail: AppliedTail, log: Logger): Promise<TransitionRecord['recoveredTail']> {
+  if (tail.chunks.length === 0) return undefined;
+  const gtids: string[] = [];
+  for (const c of tail.chunks) {
+    try {
+      gtids.push(...await gtidsInRange(c.formatDescription, c.from, c.events, deadline(2000), c.sourceFile));
+    } catch (err) {
+      log.warn(`cannot list the GTIDs recovered from ${c.sourceFile}: ${describeError(err)}`);
+    }
+  }
+  return { bytes: tail.chunks.reduce((n, c) => n + c.events.length, 0), files: [...new Set(tail.chunks.map((c) => c.sourceFile))], gtids };
+}
+
+// The ledger line of one finished transition (docs/history.md); a ledger that cannot be written never fails the transition.
+function recordInLedger(config: Config, req: TransitionRequest, started: number, steps: readonly StepTiming[], exitCode: number,
+  err: unknown, recoveredTail: TransitionRecord['recoveredTail'], log: Logger): void {
+  const ended = Date.now();
+  const superseded = isAppError(err) && err.code === 'SUPERSEDED';
+  const gtidAfter = positionGtid(config, req.transitionId);
+  const record: TransitionRecord = {
+    v: 1, id: req.transitionId, node: config.node.name, state: req.state, trigger: triggerOf(req.origin), origin: req.origin,
+    seq: req.seq, requestedAt: req.requestedAt, startedAt: new Date(started).toISOString(), endedAt: new Date(ended).toISOString(),
+    durationMs: ended - started, steps: steps.map((t) => ({ step: t.step, durationMs: t.durationMs, ok: t.ok })),
+    outcome: outcomeOf(exitCode, superseded), exitCode,
+    ...(err !== undefined ? { error: { code: isAppError(err) ? err.code : 'INTERNAL', message: describeError(err) } } : {}),
+    ...(gtidAfter !== undefined ? { gtidAfter } : {}),
+    ...(recoveredTail !== undefined ? { recoveredTail } : {}),
+  };
+  try {
+    appendTransition(config.paths.stateDir, record);
+  } catch (e) {
+    log.error(`cannot append to the transition ledger: ${describeError(e)}`);
+  }
+  if (config.alerts !== undefined) {
+    const { command, timeoutMs } = config.alerts;
+    const onError = (why: string): void => log.warn(why);
+    for (const event of alertEvents(record)) fireAlert(command, timeoutMs, event, onError);
+  }
+}
+
+// position.json's GTID position, when this transition wrote it.
+function positionGtid(config: Config, transitionId: string): string | undefined {
+  try {
+    const rec = JSON.parse(readFileSync(join(config.paths.stateDir, POSITION_RECORD_FILE), 'utf8')) as { transitionId?: unknown; gtidBinlogPos?: unknown };
+    return rec.transitionId === transitionId && typeof rec.gtidBinlogPos === 'string' ? rec.gtidBinlogPos : undefined;
+  } catch {
+    return undefined;
   }
 }
 

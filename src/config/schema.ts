@@ -97,6 +97,21 @@ export interface Config {
     readonly recoverOldMasterTail: boolean;
   };
   readonly heal: HealSettings;
+  /** What status and doctor read of keepalived: this node's and the peer's keepalived.conf. */
+  readonly keepalived: {
+    readonly confFile: string;
+    /** The peer's keepalived.conf, read over SFTP by doctor (default: confFile). */
+    readonly peerConfFile: string;
+  };
+  /** A command (argv) run with a JSON event on stdin at every transition outcome and failed step; never waited for. */
+  readonly alerts?: {
+    readonly command: readonly string[];
+    readonly timeoutMs: number;
+  };
+  /** What doctor reads besides the servers: the MySQL option file (default: my_print_defaults' own search). */
+  readonly doctor: {
+    readonly myCnf?: string;
+  };
 }
 
 /** `rejoin`: how this node saves, discards and rebuilds when it rejoins the new master. */
@@ -243,13 +258,16 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
   const checkIn = asObject(root['check'] ?? {}, 'check', problems) ?? {};
   const notifyIn = asObject(root['notify'] ?? {}, 'notify', problems) ?? {};
   const healIn = asObject(root['heal'] ?? {}, 'heal', problems) ?? {};
+  const keepalivedIn = asObject(root['keepalived'] ?? {}, 'keepalived', problems) ?? {};
+  const doctorIn = asObject(root['doctor'] ?? {}, 'doctor', problems) ?? {};
+  const alertsIn = root['alerts'] === undefined ? undefined : asObject(root['alerts'], 'alerts', problems);
   const gatewayIn = checkIn['gateway'] === undefined ? undefined : asObject(checkIn['gateway'], 'check.gateway', problems);
   const witnessIn = pairOnly('witness', false);
   const witnessSshIn = witnessIn === undefined ? undefined : asObject(witnessIn['ssh'] ?? {}, 'witness.ssh', problems);
   const partitionIn = pairOnly('partition', false) ?? {};
 
   for (const [obj, path, known] of [
-    [root, '', ['mode', 'node', 'mysql', 'replication', 'peer', 'witness', 'partition', 'paths', 'check', 'notify', 'groupReplication', 'heal']],
+    [root, '', ['mode', 'node', 'mysql', 'replication', 'peer', 'witness', 'partition', 'paths', 'check', 'notify', 'groupReplication', 'heal', 'keepalived', 'doctor', 'alerts']],
     [witnessIn ?? {}, 'witness.', ['host', 'ssh']],
     [witnessSshIn ?? {}, 'witness.ssh.', ['user', 'port', 'identityFile', 'knownHostsFile', 'hostKeySha256', 'connectTimeoutMs', 'commandTimeoutMs']],
     [partitionIn, 'partition.', ['withoutWitness']],
@@ -263,6 +281,9 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
     [checkIn, 'check.', ['retries', 'retryIntervalMs', 'deadlineMs', 'onDown', 'gateway']],
     [notifyIn, 'notify.', ['deadlineMs', 'catchUpTimeoutMs', 'onCatchUpTimeout', 'killClientConnections', 'lockWaitMs', 'recoverOldMasterTail']],
     [gatewayIn ?? {}, 'check.gateway.', ['host', 'port', 'timeoutMs']],
+    [keepalivedIn, 'keepalived.', ['confFile', 'peerConfFile']],
+    [doctorIn, 'doctor.', ['myCnf']],
+    [alertsIn ?? {}, 'alerts.', ['command', 'timeoutMs']],
   ] as const) {
     for (const key of Object.keys(obj)) {
       if (!(known as readonly string[]).includes(key) && !isCommentKey(key)) problems.push(`${path}${key}: unknown key`);
@@ -364,6 +385,15 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
     deadlineMs: int(healIn, 'heal.', 'deadlineMs', 3_600_000, 10_000, 86_400_000),
   };
 
+  const confFile = str(keepalivedIn, 'keepalived.', 'confFile', '/etc/keepalived/keepalived.conf');
+  const keepalived = { confFile, peerConfFile: str(keepalivedIn, 'keepalived.', 'peerConfFile', confFile) };
+  const alertCommand = alertsIn === undefined ? undefined : argv(alertsIn, 'alerts.', 'command', []);
+  if (alertsIn !== undefined && !(alertCommand?.[0] ?? '').startsWith('/')) {
+    problems.push(`alerts.command: expected an argv array starting with an absolute path, e.g. ["/usr/local/bin/page", "--team", "db"], got ${show(alertsIn['command'])}`);
+  }
+  const alerts = alertsIn === undefined ? undefined : { command: alertCommand ?? [], timeoutMs: int(alertsIn, 'alerts.', 'timeoutMs', 5000, 100, 600_000) };
+  const myCnf = optStr(doctorIn, 'doctor.', 'myCnf');
+
   // Stopping keepalived would drop every VIP of the node, the read VIP with the write VIP: in MGR a check only fails its instance.
   if (!pair && check.onDown !== 'exit') {
     problems.push('check.onDown: must be "exit" in mode "group-replication" (a failed check moves only that instance\'s VIP)');
@@ -382,6 +412,9 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
     check,
     notify,
     heal,
+    keepalived,
+    ...(alerts !== undefined ? { alerts } : {}),
+    doctor: myCnf !== undefined ? { myCnf } : {},
   };
   const config: NodeConfig = !pair || ssh === undefined ? { mode: 'group-replication', ...shared, groupReplication: parseGroupReplicationSection(root['groupReplication'], problems) } : {
     mode: 'semisync-pair',

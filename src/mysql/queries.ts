@@ -282,3 +282,51 @@ export const guardVariables = (): Statement => stmt(
 
 export const setSemiSyncMaster = (variable: string, on: boolean): Statement =>
   stmt(`SET GLOBAL ${checkVariableName(variable)} = ${on ? 1 : 0}`);
+
+// ---------- status (read-only) ----------
+
+/** Semi-sync variables and counters of both sides, either naming; absent names are simply not returned. */
+const SEMI_SYNC_VARIABLES = ['enabled', 'wait_point', 'timeout'] as const;
+const SEMI_SYNC_STATUS = ['status', 'clients', 'no_tx', 'yes_tx'] as const;
+
+export function semiSyncVariables(d: Dialect): Statement {
+  const names = [d.semiSync.source, d.semiSync.replica].filter((p): p is string => p !== undefined)
+    .flatMap((p) => SEMI_SYNC_VARIABLES.map((v) => checkVariableName(`${p}_${v}`)));
+  return stmt(`SHOW GLOBAL VARIABLES WHERE Variable_name IN (${names.map(() => '?').join(', ') || "''"})`, names);
+}
+
+export function semiSyncStatus(d: Dialect): Statement {
+  const names = [d.semiSync.source, d.semiSync.replica].filter((p): p is string => p !== undefined)
+    .flatMap((p) => SEMI_SYNC_STATUS.map((v) => checkVariableName(`${p}_${v}`)));
+  return stmt(`SHOW GLOBAL STATUS WHERE LOWER(Variable_name) IN (${names.map(() => '?').join(', ') || "''"})`, names);
+}
+
+/** Open InnoDB transactions: how many, how many older than olderThanS, and the oldest age (needs PROCESS). */
+export const openTransactions = (olderThanS: number): Statement =>
+  stmt('SELECT COUNT(*) AS open, COALESCE(SUM(trx_started < NOW() - INTERVAL ? SECOND), 0) AS old, '
+    + 'COALESCE(MAX(TIMESTAMPDIFF(SECOND, trx_started, NOW())), 0) AS oldestS FROM information_schema.INNODB_TRX', [olderThanS]);
+
+/** SHOW GLOBAL VARIABLES/STATUS rows → lower-case name → value. */
+export function nameValueRows(rows: readonly Row[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of rows) out[String(r['Variable_name'] ?? r['VARIABLE_NAME'] ?? '').toLowerCase()] = String(r['Value'] ?? r['VARIABLE_VALUE'] ?? '');
+  return out;
+}
+
+// ---------- doctor (read-only) ----------
+
+/** Every variable doctor judges (names of both generations; absent ones are not returned). */
+const DOCTOR_VARIABLES = [
+  'server_id', 'log_bin', 'binlog_format', 'log_slave_updates', 'log_replica_updates', 'gtid_strict_mode', 'gtid_mode',
+  'enforce_gtid_consistency', 'sync_binlog', 'innodb_flush_log_at_trx_commit', 'read_only',
+  'rpl_semi_sync_master_enabled', 'rpl_semi_sync_slave_enabled', 'rpl_semi_sync_source_enabled', 'rpl_semi_sync_replica_enabled',
+  'rpl_semi_sync_master_wait_point', 'rpl_semi_sync_source_wait_point', 'rpl_semi_sync_master_timeout', 'rpl_semi_sync_source_timeout',
+] as const;
+
+export const doctorVariables = (): Statement =>
+  stmt(`SHOW GLOBAL VARIABLES WHERE Variable_name IN (${DOCTOR_VARIABLES.map(() => '?').join(', ')})`, [...DOCTOR_VARIABLES]);
+
+export const showGrants = (): Statement => stmt('SHOW GRANTS');
+
+/** The server's clock in ms, for the skew between the nodes. */
+export const serverClockMs = (): Statement => stmt('SELECT ROUND(UNIX_TIMESTAMP(NOW(6)) * 1000) AS ms');

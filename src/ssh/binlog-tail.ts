@@ -231,3 +231,31 @@ class ChunkReader {
     return this.buf.subarray(pos - this.start, pos - this.start + len);
   }
 }
+
+/**
+ * The GTIDs of the complete transaction groups in bytes [from, to) of a binlog, given its format description
+ * (bytes 4..): the walk runs over a virtual file holding only those parts, at their original offsets.
+ */
+export async function gtidsInRange(formatDescription: Buffer, from: number, events: Buffer, signal: AbortSignal, path: string): Promise<string[]> {
+  const magic = Buffer.from([0xfe, 0x62, 0x69, 0x6e]);
+  const fdEnd = 4 + formatDescription.length;
+  const to = from + events.length;
+  const file: RandomAccessFile = {
+    size: async () => to,
+    read: async (offset, length) => {
+      const out = Buffer.alloc(Math.max(0, Math.min(length, to - offset)));
+      const copy = (src: Buffer, at: number): void => {
+        const start = Math.max(offset, at);
+        const end = Math.min(offset + out.length, at + src.length);
+        if (end > start) src.copy(out, start - offset, start - at, end - at);
+      };
+      copy(magic, 0);
+      copy(formatDescription, 4);
+      copy(events, from);
+      return out;
+    },
+  };
+  if (from < fdEnd) return [];
+  const tail = await walkBinlog(file, path, signal, { startPos: from });
+  return (tail.groups ?? []).flatMap((g) => (g.gtid !== undefined ? [g.gtid] : []));
+}

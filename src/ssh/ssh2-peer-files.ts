@@ -297,9 +297,21 @@ class Ssh2PeerFiles implements PeerFiles {
     });
   }
 
-  readStateFile(stateDir: string, name: string, signal: AbortSignal): Promise<string | undefined> {
+  readStateFile(stateDir: string, name: string, signal: AbortSignal, tailBytes?: number): Promise<string | undefined> {
     const path = posix.join(stateDir, name);
-    return this.command(`reading ${path}`, signal, async () => (await this.readSmallFile(path))?.toString('utf8'));
+    if (tailBytes === undefined) return this.command(`reading ${path}`, signal, async () => (await this.readSmallFile(path))?.toString('utf8'));
+    return this.command(`reading the end of ${path}`, signal, async () => {
+      const handle = await this.open(path);
+      if (handle === undefined) return undefined;
+      try {
+        const file = this.remoteFile(handle, path);
+        const size = await file.size();
+        const from = Math.max(0, size - Math.min(tailBytes, MAX_SMALL_FILE_BYTES));
+        return (await file.read(from, size - from)).toString('utf8');
+      } finally {
+        this.closeHandle(handle);
+      }
+    });
   }
 
   // Temp file then rename (posix-rename@openssh.com replaces atomically), as the local state writer does.

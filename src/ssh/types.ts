@@ -60,8 +60,8 @@ export interface PeerFiles {
   readBinlogRange(file: string, from: number, to: number, signal: AbortSignal): Promise<Buffer>;
   /** The peer's recorded position.json from its state dir; undefined when it has none. */
   readPositionRecord(stateDir: string, signal: AbortSignal): Promise<PositionRecord | undefined>;
-  /** A small file of the peer's state dir (term.json…); undefined when absent. */
-  readStateFile(stateDir: string, name: string, signal: AbortSignal): Promise<string | undefined>;
+  /** A small file of the peer's state dir (term.json…); undefined when absent. With tailBytes: only its last tailBytes (a ledger's end). */
+  readStateFile(stateDir: string, name: string, signal: AbortSignal, tailBytes?: number): Promise<string | undefined>;
   /** Replaces a file of the peer's state dir atomically (the step-down marker). */
   writeStateFile(stateDir: string, name: string, text: string, signal: AbortSignal): Promise<void>;
   close(): void;

@@ -5,45 +5,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readCheckLog, writeCheckConfig } from '../helpers/check-mysql-config.js';
-import { KEEPALIVED, keepalivedSkipReason } from '../helpers/keepalived.js';
 import { freePort, waitFor } from '../helpers/mariadb.js';
-import { runBin } from '../helpers/run-bin.js';
+import { KEEPALIVED_CONF, keepalivedSkipReason, running, startKeepalived, type Keepalived } from '../helpers/keepalived.js';
+import { REPO_ROOT, runBin } from '../helpers/run-bin.js';
 
 const skip = keepalivedSkipReason();
 
-// One VRRP instance on a veth pair inside the namespace: nothing leaves it (192.0.2.0/24 is TEST-NET-1).
-const KEEPALIVED_CONF = `global_defs {
-  router_id km_check_test
+// keepalived itself runs check-mysql as its vrrp_script; "down" stops keepalived, which kills the running script.
+function confRunningCheck(checkConfig: string): string {
+  return KEEPALIVED_CONF.replace('global_defs {\n', 'global_defs {\n  script_user root\n').replace('vrrp_instance VI_T {', `vrrp_script chk_mysql {
+  script "${process.execPath} ${REPO_ROOT}bin/check-mysql --config ${checkConfig}"
+  interval 1
+  timeout 5
+  fall 1
+  rise 1
 }
 vrrp_instance VI_T {
-  state BACKUP
-  interface km0
-  virtual_router_id 51
-  priority 100
-  advert_int 1
-  virtual_ipaddress {
-    192.0.2.200/32 dev km0
-  }
-}
-`;
-
-interface Keepalived {
-  /** The process we spawned: keepalived itself (net only), or unshare (net + pid). */
-  readonly child: ChildProcess;
-  readonly exited: Promise<void>;
-  readonly pidFile: string;
-}
-
-function startKeepalived(dir: string, name: string, pidNamespace: boolean): Keepalived {
-  const conf = join(dir, `${name}.conf`);
-  writeFileSync(conf, KEEPALIVED_CONF);
-  const pidFile = join(dir, `${name}.pid`);
-  const files = `-p ${pidFile} -r ${join(dir, `${name}-vrrp.pid`)} -c ${join(dir, `${name}-checkers.pid`)}`;
-  const script = `ip link set lo up && ip link add km0 type veth peer name km1 && ip link set km0 up && ip link set km1 up && exec ${KEEPALIVED} -n -l -D -f ${conf} ${files}`;
-  const ns = pidNamespace ? ['--net', '--pid', '--fork', '--mount-proc'] : ['--net'];
-  const child = spawn('unshare', [...ns, 'sh', '-c', script], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { child, exited, pidFile };
+  track_script {
+    chk_mysql
+  }`);
 }
 
 // The keepalived process as seen from here: for a PID namespace it is unshare's child.
@@ -64,9 +44,6 @@ function comm(pid: number): string | undefined {
   }
 }
 
-async function running(k: Keepalived): Promise<boolean> {
-  return Promise.race([k.exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 300))]);
-}
 
 describe('check-mysql stop-keepalived against a real keepalived', { skip }, () => {
   let dir: string;
@@ -96,6 +73,26 @@ describe('check-mysql stop-keepalived against a real keepalived', { skip }, () =
     await waitFor(async () => !(await running(k)), 10_000, 'keepalived to exit after SIGTERM');
     assert.equal(k.child.signalCode ?? k.child.exitCode, 0, 'keepalived shut down cleanly on SIGTERM');
     assert.match(readCheckLog(runDir), new RegExp(`stop-keepalived: sent SIGTERM to keepalived pid ${pid} \\(from `));
+  });
+
+  it('when keepalived runs check-mysql itself then the "down → stop-keepalived" decision is on disk although keepalived kills the script', async () => {
+    const runDir = mkdtempSync(join(dir, 'run-'));
+    const pidFile = join(dir, 'script.pid');
+    const config = writeCheckConfig(runDir, { port: mysqlPort, keepalivedPidFile: pidFile, onDown: 'stop-keepalived' });
+    const k = startKeepalived(dir, 'script', false, confRunningCheck(config));
+    started.push(k.child);
+    await waitFor(async () => !(await running(k)), 20_000, 'keepalived to be stopped by its own vrrp_script');
+    assert.equal(k.child.signalCode ?? k.child.exitCode, 0, 'keepalived shut down cleanly on SIGTERM');
+
+    const lines = readFileSync(join(runDir, 'check-decisions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const decision = lines.findIndex((l) => l['kind'] === 'decision');
+    assert.ok(decision >= 0, JSON.stringify(lines));
+    assert.deepEqual({ ...lines[decision], at: 'x', pid: 0, summary: 'x' },
+      { kind: 'decision', at: 'x', node: 'it', pid: 0, verdict: 'down', reason: 'process-missing', summary: 'x', action: 'stop-keepalived', exit: 1 });
+    const acted = lines.findIndex((l) => l['kind'] === 'acted');
+    // The file log is empty here (keepalived killed the script before winston flushed); the journal is not.
+    // The script may die before it writes what its signal did; when it did, that line follows its decision.
+    if (acted >= 0) assert.ok(acted > decision && lines[acted]?.['action'] === 'signalled', JSON.stringify(lines));
   });
 
   it('when the pid file names a process that is not keepalived (a sleep we own) then it is not signalled', async () => {

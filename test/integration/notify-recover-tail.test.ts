@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { TransitionRecord } from '../../src/history/transitions.js';
 import { freePort, mariadbSkipReason, type MariaDbFarm, type MariaDbServer } from '../helpers/mariadb.js';
 import { readNotifyLog, readOnly, runNotify, startPair, writeNodeConfig, type NotifyConfigOptions } from '../helpers/notify-env.js';
 import { sshdSkipReason, startSshd, type Sshd } from '../helpers/sshd.js';
@@ -70,6 +71,10 @@ describe("notify MASTER recovering the dead old master's binlog tail over a real
     assert.match(log, new RegExp(`recovered 3 transaction\\(s\\) \\(GTIDs ${gtids[0]}\\.\\.${gtids[2]}\\) at mysql-bin\\.000001:\\d+-\\d+`));
     // Order matters: the recovery ran before the writes opened.
     assert.ok(log.indexOf('step apply-old-master-tail done') < log.indexOf('step open-writes done'), log);
+    // The ledger names the recovered GTIDs, read back from the applied events.
+    const ledger = readFileSync(join(farm.baseDir, 'node-b', 'state', 'transitions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TransitionRecord);
+    assert.deepEqual(ledger.at(-1)?.recoveredTail?.gtids, gtids);
+    assert.deepEqual(ledger.at(-1)?.recoveredTail?.files.map((f) => f.replace(/.*\//, '')), ['mysql-bin.000001']);
     await b.sql("INSERT INTO appdb.t VALUES (4, 'new master')");
     assert.equal(readdirSync(join(farm.baseDir, 'node-b', 'state')).filter((f) => f.startsWith('recover-')).length, 0, 'temp files removed');
     console.log(`# figures: read-old-master-tail ${stepMs(log, 'read-old-master-tail')} ms, apply-old-master-tail ${stepMs(log, 'apply-old-master-tail')} ms, notify total ${r.ms} ms`);
@@ -89,6 +94,9 @@ describe("notify MASTER recovering the dead old master's binlog tail over a real
     assert.deepEqual(await ids(b), [21, 22]);
     assert.equal(await gtidBinlogPos(b), last);
     assert.match(log, /recovered 2 transaction\(s\) .* at mysql-bin\.000001:\d+-\d+, mysql-bin\.000002:\d+-\d+/);
+    const ledger = readFileSync(join(farm.baseDir, 'node-b', 'state', 'transitions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TransitionRecord);
+    assert.equal(ledger.at(-1)?.recoveredTail?.gtids.at(-1), last);
+    assert.equal(ledger.at(-1)?.recoveredTail?.gtids.length, 2);
   });
 
   it('when applying the recovered transactions fails and the policy is refuse then notify exits 4, stays read-only and keeps the fetched binlog', async () => {

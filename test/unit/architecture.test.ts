@@ -36,6 +36,7 @@ const ADAPTER_FOR: Record<string, string> = {
   'winston-daily-rotate-file': 'src/log/winston-logger.ts',
   'proper-lockfile': 'src/platform/lock.ts',
   commander: 'src/cli/main.ts',
+  'prom-client': 'src/metrics/prom.ts',
 };
 
 describe('architecture of src/, lab/ and bench/', () => {

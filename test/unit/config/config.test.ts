@@ -35,6 +35,17 @@ function fakeFs(files: Record<string, [number, string]>): ConfigFs {
 }
 
 describe('parseConfig', () => {
+  it('when the keepalived, doctor and alerts sections are absent or set then defaults fill in; a stray key or a relative alert command is refused', () => {
+    const conf = '/etc/keepalived/keepalived.conf';
+    assert.deepEqual(parseConfig(minimal(), hints).keepalived, { confFile: conf, peerConfFile: conf });
+    assert.deepEqual(parseConfig({ ...minimal(), keepalived: { confFile: '/k.conf' } }, hints).keepalived, { confFile: '/k.conf', peerConfFile: '/k.conf' });
+    assert.equal(parseConfig(minimal(), hints).alerts, undefined);
+    assert.deepEqual(parseConfig({ ...minimal(), alerts: { command: ['/bin/page', 'db'] } }, hints).alerts, { command: ['/bin/page', 'db'], timeoutMs: 5000 });
+    assert.deepEqual(parseConfig({ ...minimal(), doctor: { myCnf: '/etc/my.cnf' } }, hints).doctor, { myCnf: '/etc/my.cnf' });
+    assert.match(problemsOf({ ...minimal(), keepalived: { vip: '192.0.2.10' } }), /keepalived\.vip: unknown key/);
+    assert.match(problemsOf({ ...minimal(), alerts: { command: ['page'] } }), /alerts\.command: expected an argv array starting with an absolute path/);
+  });
+
   it('when only the required keys are given then every default is filled in', () => {
     const c = parseConfig(minimal(), hints);
     assert.deepEqual(c.check, { retries: 2, retryIntervalMs: 500, deadlineMs: 4000, onDown: 'exit' });
