@@ -46,6 +46,8 @@ export function writeNodeConfig(baseDir: string, name: string, self: MariaDbServ
     },
     paths: { logDir, stateDir, keepalivedPidFile: join(dir, 'keepalived.pid') },
     check: { retries: 0, deadlineMs: 60_000, gateway: { host: '127.0.0.1', port: 9 } },
+    // Never the machine's /etc: the startup-role file belongs to this test node.
+    heal: { startupRoleFile: join(dir, 'mariadb-startup-role.cnf') },
     notify: {
       deadlineMs: o.deadlineMs ?? 30_000,
       catchUpTimeoutMs: o.catchUpTimeoutMs ?? 5000,

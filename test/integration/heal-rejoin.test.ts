@@ -37,7 +37,7 @@ async function partitionAndFailover(a: MariaDbServer, b: MariaDbServer): Promise
 function configFor(farm: MariaDbFarm, a: MariaDbServer, b: MariaDbServer, heal: Record<string, unknown> = {}, ssh?: Record<string, unknown>): { configPath: string; stateDir: string; logDir: string } {
   const dirs = writeNodeConfig(farm.baseDir, 'db1', a, 'db2', b, ssh ? { ssh } : {});
   const cfg = JSON.parse(readFileSync(dirs.configPath, 'utf8')) as Record<string, unknown>;
-  writePrivate(dirs.configPath, JSON.stringify({ ...cfg, heal: { datadir: a.datadir, ...heal } }, null, 2));
+  writePrivate(dirs.configPath, JSON.stringify({ ...cfg, heal: { ...(cfg['heal'] as Record<string, unknown>), datadir: a.datadir, ...heal } }, null, 2));
   return dirs;
 }
 
