@@ -1,10 +1,11 @@
-import { AppError, describeError } from '../errors.js';
+import { AppError, describeError, isAppError } from '../errors.js';
 import { readLocalGuard } from '../health/guard.js';
 import { gtidSubtract, setSemiSyncMaster } from '../mysql/queries.js';
 import { describeDialect, detectDialect, type Dialect } from '../mysql/dialect.js';
 import { describeMysqlError } from '../mysql/errors.js';
 import type { Row, SqlClient } from '../mysql/types.js';
 import { mariaErrantCheck } from './gtid.js';
+import type { Duplex } from 'node:stream';
 import type { PeerFiles, Witness } from '../ssh/types.js';
 import {
   appendAsyncSwitch, clearStepDown, parseTerm, readLocalTerm, readStepDown, STEPDOWN_FILE, stepDownText, TERM_FILE, writeLocalTerm,
@@ -64,11 +65,17 @@ export function readTermText(text: string | undefined, where: string): TermRecor
 
 /** The peer's MySQL reached through the witness, with the witness session to close afterwards. */
 export type WitnessRoute =
-  | { readonly kind: 'answered'; readonly witness: Witness; readonly client: SqlClient; readonly dialect: Dialect; readonly state: ServerState }
-  /** The witness answers but cannot reach the peer either: the peer is dead or isolated. */
+  /** Its MySQL answers: role read, nothing else yet (a master with commits waiting for an ack can block state reads). */
+  | { readonly kind: 'answered'; readonly witness: Witness; readonly client: SqlClient; readonly dialect: Dialect; readonly readOnly: boolean }
+  /** Its MySQL port was reached through the witness but the server does not answer: alive, possibly hung. */
+  | { readonly kind: 'alive-silent'; readonly witness: Witness; readonly reason: string }
+  /** The witness answers but could not connect to the peer either: the peer is dead or isolated. */
   | { readonly kind: 'peer-unreachable'; readonly witness: Witness; readonly reason: string }
-  /** No witness configured, or it does not answer: this node may be the isolated one. */
+  /** No witness configured, or it does not answer or cannot forward in time: nothing is proved. */
   | { readonly kind: 'no-witness'; readonly reason: string };
+
+// A loaded two-core host needs more than the direct path's short timeouts for SSH plus a MySQL handshake on top.
+const WITNESS_MYSQL_TIMEOUT_MS = 2000;
 
 export async function reachPeerViaWitness(ctx: TransitionContext, signal: AbortSignal): Promise<WitnessRoute> {
   const { config, ports } = ctx;
@@ -79,23 +86,29 @@ export async function reachPeerViaWitness(ctx: TransitionContext, signal: AbortS
   } catch (err) {
     return { kind: 'no-witness', reason: `the witness ${config.witness.host} does not answer: ${describeError(err)}` };
   }
+  let stream: Duplex;
   try {
-    const stream = await witness.forward(config.peer.host, config.peer.mysqlPort, signal);
-    const client = await ports.sql.connect({
-      host: config.peer.host, port: config.peer.mysqlPort, user: config.mysql.user, password: config.mysql.password,
-      connectTimeoutMs: config.witness.ssh.connectTimeoutMs, queryTimeoutMs: Math.min(config.mysql.queryTimeoutMs, 2000), stream,
-    }, signal);
-    try {
-      const dialect = await detectDialect(client, signal);
-      const state = await readServerState(client, dialect, signal);
-      ports.log.warn(`peer ${config.peer.name} answers through the witness ${witness.where}: ${describeDialect(dialect)}, read_only=${state.readOnly ? 1 : 0}`);
-      return { kind: 'answered', witness, client, dialect, state };
-    } catch (err) {
-      client.close();
-      throw err;
-    }
+    stream = await witness.forward(config.peer.host, config.peer.mysqlPort, signal);
   } catch (err) {
-    return { kind: 'peer-unreachable', witness, reason: describeMysqlError(err) };
+    // Only the witness's own "cannot connect" proves the peer gone; our deadline passing proves nothing.
+    if (isAppError(err) && err.code === 'PEER_UNREACHABLE') return { kind: 'peer-unreachable', witness, reason: describeError(err) };
+    witness.close();
+    return { kind: 'no-witness', reason: `the witness ${witness.where} did not open a path to ${config.peer.name} in time: ${describeError(err)}` };
+  }
+  let client: SqlClient | undefined;
+  try {
+    client = await ports.sql.connect({
+      host: config.peer.host, port: config.peer.mysqlPort, user: config.mysql.user, password: config.mysql.password,
+      connectTimeoutMs: WITNESS_MYSQL_TIMEOUT_MS, queryTimeoutMs: WITNESS_MYSQL_TIMEOUT_MS, stream,
+    }, signal);
+    const dialect = await detectDialect(client, signal);
+    const [row] = await client.query<Row>('SELECT @@GLOBAL.read_only AS ro', [], { signal });
+    const readOnly = Number(row?.['ro']) !== 0;
+    ports.log.warn(`peer ${config.peer.name} answers through the witness ${witness.where}: ${describeDialect(dialect)}, read_only=${readOnly ? 1 : 0}`);
+    return { kind: 'answered', witness, client, dialect, readOnly };
+  } catch (err) {
+    client?.close();
+    return { kind: 'alive-silent', witness, reason: describeMysqlError(err) };
   }
 }
 
@@ -213,60 +226,97 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
   const localTerm = readLocalTerm(stateDir);
   const direct = await peerDirect(ctx, signal);
   let via: Witness | undefined;
+  let files: PeerFiles | undefined;
   try {
-    let peer: PeerStanding | undefined;
-    let peerTerm: TermRecord | undefined;
-    let fenceThroughWitness: Extract<WitnessRoute, { kind: 'answered' }> | undefined;
-    let files: PeerFiles | undefined;
     if (direct.kind === 'answered') {
       const holds = direct.state.readOnly ? {} : await containment(ctx, direct, signal);
       // Its term matters only when the two diverged: SSH stays off the critical path of an ordinary switchover.
-      if (holds.holdsAllOfOurs === false) ({ files, term: peerTerm } = await peerTermVia(ctx, undefined, signal));
-      peer = { writable: !direct.state.readOnly, ...(peerTerm ? { term: peerTerm.term } : {}), ...holds };
-    } else if (direct.kind === 'silent' && config.witness !== undefined) {
-      const route = await reachPeerViaWitness(ctx, signal);
-      if (route.kind === 'no-witness') {
-        throw new AppError('PROMOTION_REFUSED', `not promoting: neither ${config.peer.name} (${direct.reason}) nor the witness answers ` +
-          `(${route.reason}): this node may be the isolated one`);
-      }
-      via = route.witness;
-      if (route.kind === 'answered') {
-        fenceThroughWitness = route;
-        ({ files, term: peerTerm } = await peerTermVia(ctx, via, signal));
-        peer = { writable: !route.state.readOnly, ...(peerTerm ? { term: peerTerm.term } : {}), ...(await containment(ctx, route, signal)) };
-      } else {
-        ports.log.warn(`the witness cannot reach ${config.peer.name} either (${route.reason}): it is dead or isolated, and an isolated node never promotes`);
-      }
+      const peerTerm = holds.holdsAllOfOurs === false ? (files = await peerFilesVia(ctx, undefined, signal)) && await termOf(ctx, files, signal) : undefined;
+      refuseIfStale(localTerm, { writable: !direct.state.readOnly, ...(peerTerm ? { term: peerTerm.term } : {}), ...holds }, marker);
+      return { term: await raiseTerm(ctx, localTerm, peerTerm) };
     }
-    try {
-      const standing = promotionStanding(localTerm?.term ?? 0, peer, marker);
-      if (standing.kind === 'stale') throw new AppError('PROMOTION_REFUSED', `not promoting: ${standing.why}`);
-      const term = nextTerm(localTerm, peerTerm);
-      await ports.recordStartupRole('master', `MASTER at term ${term}`);
-      // On disk before anything opens writes: after a heal the higher term is the newer master.
-      await writeLocalTerm(stateDir, { term, node: config.node.name, since: new Date(ports.clock.now()).toISOString(), transitionId: ctx.transitionId });
-      ports.log.info(`promotion term ${term} (this node had ${localTerm?.term ?? 0}, ${config.peer.name} ${peerTerm?.term ?? 'unknown'})`);
-      if (fenceThroughWitness) {
-        const route = fenceThroughWitness;
+    refuseIfStale(localTerm, undefined, marker);
+    if (direct.kind === 'refused' || config.witness === undefined) return { term: await raiseTerm(ctx, localTerm, undefined) };
+    const route = await reachPeerViaWitness(ctx, signal);
+    if (route.kind === 'no-witness') {
+      throw new AppError('PROMOTION_REFUSED', `not promoting: ${config.peer.name} does not answer (${direct.reason}) and the witness proves nothing ` +
+        `(${route.reason}): this node may be the isolated one`);
+    }
+    via = route.witness;
+    if (route.kind === 'peer-unreachable') {
+      ports.log.warn(`the witness cannot reach ${config.peer.name} either (${route.reason}): it is dead or isolated, and an isolated node never promotes`);
+      return { term: await raiseTerm(ctx, localTerm, undefined), via };
+    }
+    files = await peerFilesVia(ctx, via, signal);
+    const peerTerm = files ? await termOf(ctx, files, signal) : undefined;
+    if (route.kind === 'answered') {
+      try {
+        if (!route.readOnly && peerTerm !== undefined && peerTerm.term > (localTerm?.term ?? 0)) {
+          refuseIfStale(localTerm, { writable: true, term: peerTerm.term }, undefined);
+        }
+        const term = await raiseTerm(ctx, localTerm, peerTerm);
+        // Fence before reading its state: a commit waiting for our ack blocks those reads, and the kill releases it.
         const step = fence(config, route.dialect, 'fence-old-master-via-witness', `old master ${config.peer.name} (through the witness)`);
         await ctx.steps.run(step.name, step.budgetMs, signal, (s) => fenceOn(ctx, route.client, step, s));
-        if (files) {
-          await markPeerSteppedDown(ctx, files, { by: config.node.name, term, at: new Date(ports.clock.now()).toISOString(),
-            reason: `fenced through the witness by ${config.node.name}, promoted at term ${term} while the link between the nodes was cut` }, signal)
-            .catch((err: unknown) => ports.log.error(`could not mark ${config.peer.name} stepped down: ${describeError(err)}; it may keep the VIP until its check fails`));
+        if (!route.readOnly) {
+          const state = await readServerState(route.client, route.dialect, signal);
+          refuseIfStale(localTerm, { writable: true, ...(peerTerm ? { term: peerTerm.term } : {}),
+            ...(await containment(ctx, { client: route.client, dialect: route.dialect, state }, signal)) }, undefined);
         }
+        await markStale(ctx, files, term, 'fenced through the witness', signal);
+        return { term, via };
+      } finally {
+        route.client.close();
       }
-      return { term, ...(via ? { via } : {}) };
-    } finally {
-      files?.close();
-      fenceThroughWitness?.client.close();
     }
+    // Alive behind the witness but its MySQL is silent (hung): it cannot be fenced now; the marker keeps it out of the
+    // race, its own check fails while it hangs, and its STOP/FAULT fences it when it resumes.
+    ports.log.warn(`${config.peer.name}'s MySQL port answers through the witness but the server does not (${route.reason}): marking it stepped down`);
+    const term = await raiseTerm(ctx, localTerm, peerTerm);
+    await markStale(ctx, files, term, 'unreachable except through the witness, its MySQL silent', signal);
+    return { term, via };
   } catch (err) {
     via?.close();
     throw err;
   } finally {
+    files?.close();
     if (direct.kind === 'answered') direct.client.close();
   }
+}
+
+function refuseIfStale(localTerm: TermRecord | undefined, peer: PeerStanding | undefined, marker: StepDownRecord | undefined): void {
+  const standing = promotionStanding(localTerm?.term ?? 0, peer, marker);
+  if (standing.kind === 'stale') throw new AppError('PROMOTION_REFUSED', `not promoting: ${standing.why}`);
+}
+
+async function termOf(ctx: TransitionContext, files: PeerFiles, signal: AbortSignal): Promise<TermRecord | undefined> {
+  try {
+    return await readPeerTerm(ctx, files, signal);
+  } catch (err) {
+    ctx.ports.log.warn(`cannot read ${ctx.config.peer.name}'s term: ${describeError(err)}`);
+    return undefined;
+  }
+}
+
+// On disk before anything opens writes: after a heal the higher term is the newer master.
+async function raiseTerm(ctx: TransitionContext, local: TermRecord | undefined, peer: TermRecord | undefined): Promise<number> {
+  const { config, ports } = ctx;
+  const term = nextTerm(local, peer);
+  await ports.recordStartupRole('master', `MASTER at term ${term}`);
+  await writeLocalTerm(config.paths.stateDir, { term, node: config.node.name, since: new Date(ports.clock.now()).toISOString(), transitionId: ctx.transitionId });
+  ports.log.info(`promotion term ${term} (this node had ${local?.term ?? 0}, ${config.peer.name} ${peer?.term ?? 'unknown'})`);
+  return term;
+}
+
+async function markStale(ctx: TransitionContext, files: PeerFiles | undefined, term: number, how: string, signal: AbortSignal): Promise<void> {
+  const { config, ports } = ctx;
+  if (!files) {
+    ports.log.error(`cannot mark ${config.peer.name} stepped down (no SSH through the witness): it may keep the VIP until its check fails`);
+    return;
+  }
+  await markPeerSteppedDown(ctx, files, { by: config.node.name, term, at: new Date(ports.clock.now()).toISOString(),
+    reason: `${how} by ${config.node.name}, promoted at term ${term} while the link between the nodes was cut` }, signal)
+    .catch((err: unknown) => ports.log.error(`could not mark ${config.peer.name} stepped down: ${describeError(err)}; it may keep the VIP until its check fails`));
 }
 
 /** After MASTER: with no replica attached the new master commits asynchronously (recorded first); the guard turns semi-sync back on. */
