@@ -23,7 +23,7 @@ export async function handleTransition(state: TargetState, ctx: TransitionContex
   if (execute && state !== 'MASTER') await startAsReplica(ctx, state);
   const route = execute && state === 'MASTER' ? await beforeMaster(ctx, signal) : undefined;
   try {
-    await runPlan(state, routedThrough(ctx, route), signal, mode);
+    await runPlan(state, routedThrough(ctx, route), signal, mode, route?.peerSilent);
   } catch (err) {
     route?.via?.close();
     if (!(execute && state === 'BACKUP' && isAppError(err) && err.code === 'ERRANT_TRANSACTIONS')) throw err;
@@ -57,7 +57,8 @@ function routedThrough(ctx: TransitionContext, route: MasterRoute | undefined): 
   return { ...ctx, ports: { ...ctx.ports, peerFiles: { connect: (host, ssh, s) => files.connect(host, ssh, s, via) } } };
 }
 
-async function runPlan(state: Exclude<TargetState, 'REJOIN'>, ctx: TransitionContext, signal: AbortSignal, mode: Mode): Promise<void> {
+async function runPlan(state: Exclude<TargetState, 'REJOIN'>, ctx: TransitionContext, signal: AbortSignal, mode: Mode,
+  peerSilent?: string): Promise<void> {
   const { config } = ctx;
   const local = state === 'STOP' || state === 'FAULT' ? await openLocalToFence(ctx, signal) : await openLocal(ctx, signal);
   if (!local) return;
@@ -68,7 +69,10 @@ async function runPlan(state: Exclude<TargetState, 'REJOIN'>, ctx: TransitionCon
       case 'MASTER': {
         const before = await ctx.steps.run('read-local', stepBudgets(config).query, signal, (s) => readServerState(local.client, local.dialect, s));
         // Fence the old master first (when it answers): asked only when there is replication to finish.
-        if (hasReplication(before.replica)) rt.peer = await openPeer(ctx, 'reach-old-master', signal);
+        // A peer that just stayed silent (or was fenced through the witness) is not waited on a second time.
+        if (hasReplication(before.replica)) {
+          rt.peer = peerSilent !== undefined ? { kind: 'unreachable', reason: peerSilent } : await openPeer(ctx, 'reach-old-master', signal);
+        }
         plan = planPromotion(config, { dialect: local.dialect, state: before }, rt.peer ?? { kind: 'not-asked' });
         break;
       }

@@ -14,7 +14,7 @@ import {
 import { fenceOn } from './execute.js';
 import { fence } from './plans.js';
 import { readServerState, type ServerState } from './server-state.js';
-import { mysqlTarget } from '../mysql/targets.js';
+import { mysqlTarget, peerMysqlTarget } from '../mysql/targets.js';
 import type { TransitionContext } from './steps.js';
 
 // Who is the newer master after a partition: the promotion term, raised by every promotion and recorded in each
@@ -141,9 +141,10 @@ export async function markPeerSteppedDown(ctx: TransitionContext, files: PeerFil
 export interface MasterRoute {
   readonly term: number;
   readonly via?: Witness;
+  /** The peer's MySQL did not answer directly just now: the plan need not wait on it a second time. */
+  readonly peerSilent?: string;
 }
 
-const PEER_SIGHT_TIMEOUT_MS = 300;
 
 // The local server through the transition's own connector; an unreachable one ends the transition with exit 69.
 async function connectLocal(ctx: TransitionContext, signal: AbortSignal): Promise<SqlClient> {
@@ -161,10 +162,8 @@ async function peerDirect(ctx: TransitionContext, signal: AbortSignal): Promise<
   | { readonly kind: 'refused' | 'silent'; readonly reason: string }> {
   const { config, ports } = ctx;
   try {
-    const client = await ports.sql.connect({
-      host: config.peer.host, port: config.peer.mysqlPort, user: config.mysql.user, password: config.mysql.password,
-      connectTimeoutMs: PEER_SIGHT_TIMEOUT_MS, queryTimeoutMs: Math.min(config.mysql.queryTimeoutMs, 2000),
-    }, signal);
+    // The plan's own peer timeouts: a peer silent here is not asked again (handle.ts).
+    const client = await ports.sql.connect(peerMysqlTarget(config), signal);
     try {
       const dialect = await detectDialect(client, signal);
       return { kind: 'answered', client, dialect, state: await readServerState(client, dialect, signal) };
@@ -236,7 +235,9 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
       return { term: await raiseTerm(ctx, localTerm, peerTerm) };
     }
     refuseIfStale(localTerm, undefined, marker);
-    if (direct.kind === 'refused' || config.witness === undefined) return { term: await raiseTerm(ctx, localTerm, undefined) };
+    const silent = { peerSilent: direct.reason };
+    if (direct.kind === 'refused') return { term: await raiseTerm(ctx, localTerm, undefined) };
+    if (config.witness === undefined) return { term: await raiseTerm(ctx, localTerm, undefined), ...silent };
     const route = await reachPeerViaWitness(ctx, signal);
     if (route.kind === 'no-witness') {
       throw new AppError('PROMOTION_REFUSED', `not promoting: ${config.peer.name} does not answer (${direct.reason}) and the witness proves nothing ` +
@@ -245,7 +246,7 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
     via = route.witness;
     if (route.kind === 'peer-unreachable') {
       ports.log.warn(`the witness cannot reach ${config.peer.name} either (${route.reason}): it is dead or isolated, and an isolated node never promotes`);
-      return { term: await raiseTerm(ctx, localTerm, undefined), via };
+      return { term: await raiseTerm(ctx, localTerm, undefined), via, ...silent };
     }
     files = await peerFilesVia(ctx, via, signal);
     const peerTerm = files ? await termOf(ctx, files, signal) : undefined;
@@ -264,7 +265,7 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
             ...(await containment(ctx, { client: route.client, dialect: route.dialect, state }, signal)) }, undefined);
         }
         await markStale(ctx, files, term, 'fenced through the witness', signal);
-        return { term, via };
+        return { term, via, ...silent };
       } finally {
         route.client.close();
       }
@@ -274,7 +275,7 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
     ports.log.warn(`${config.peer.name}'s MySQL port answers through the witness but the server does not (${route.reason}): marking it stepped down`);
     const term = await raiseTerm(ctx, localTerm, peerTerm);
     await markStale(ctx, files, term, 'unreachable except through the witness, its MySQL silent', signal);
-    return { term, via };
+    return { term, via, ...silent };
   } catch (err) {
     via?.close();
     throw err;
