@@ -21,7 +21,7 @@ export type StepName =
   | 'fence-old-master' | 'fence-local' | 'fence-old-master-via-witness' | 'fence-stale-peer' | 'stay-fenced' | 'connect-old-master-ssh' | 'start-sql-thread' | 'start-io-thread'
   | 'catch-up' | 'kill-io-thread' | 'stop-replication' | 'read-at-stop' | 'recover-tail' | 'detach-replication'
   | 'durable-commits' | 'semi-sync-master' | 'open-writes' | 'record-position' | 'compare-old-master-tail'
-  | 'reach-new-master' | 'wait-peer-writable' | 'read-local' | 'read-peer-position-record' | 'errant-check' | 'semi-sync-replica' | 'restart-io-thread'
+  | 'reach-new-master' | 'wait-peer-writable' | 'read-local' | 'read-peer-position-record' | 'errant-check' | 'semi-sync-replica' | 'restart-io-thread' | 'change-source-timers'
   | 'set-gtid-slave-pos' | 'change-source' | 'start-replication' | 'verify-replication';
 
 /** Where the new master stands, from its MySQL or, failing that, its recorded position.json. */

@@ -1,7 +1,7 @@
 import type { Config, OnCatchUpTimeout } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import type { Dialect } from '../mysql/dialect.js';
-import {
+import { changeSourceTimers,
   durableCommits, fenceWrites, openWrites, resetReplicaAll, semiSyncFor, startReplica, startReplicaIoThread, startReplicaSqlThread,
   stopReplica, stopReplicaIoThread, stopReplicaSqlThread, type ReplicaStatus, type Statement,
 } from '../mysql/queries.js';
@@ -331,11 +331,14 @@ function replicateFromNewMaster(config: Config, d: Dialect): Plan {
   return [
     ...(replicaSemi.length === 0 ? [note('warn', 'no semi-sync plugin installed: replicating asynchronously')] : []),
     { kind: 'if', test: 'replicating-from-new-master',
-      // Idempotence: already a replica of the new master; only re-assert semi-sync (the IO thread restart applies it).
+      // Already a replica of the new master: keep its position, but re-apply the configured timers and semi-sync
+      // (a replica set up by hand once ran with Connect_Retry 10 and a 30 s heartbeat).
       then: [
-        note('info', 'already replicating from the new master'),
+        note('info', 'already replicating from the new master: re-applying replication timers and semi-sync'),
+        stopReplication(config, d),
+        sql(config, 'change-source-timers', [changeSourceTimers(d, config.replication.connectRetryS, config.replication.heartbeatPeriodS)]),
         sql(config, 'semi-sync-replica', replicaSemi),
-        sql(config, 'restart-io-thread', [stopReplicaIoThread(d), startReplicaIoThread(d)], b.stopReplica),
+        sql(config, 'start-replication', [startReplica(d)]),
       ],
       else: [
         stopReplication(config, d),

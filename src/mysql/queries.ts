@@ -268,6 +268,14 @@ export function readBinlogStatus(row: Row | undefined): { file: string; pos: num
   };
 }
 
+/** Only the retry and heartbeat timers of the configured source (MariaDB wants both threads stopped). */
+export function changeSourceTimers(d: Dialect, connectRetryS: number, heartbeatPeriodS: number): Statement {
+  const src = d.changeSourceStatement;
+  const o = (name: string): string => (src ? `SOURCE_${name}` : `MASTER_${name}`);
+  return stmt(`${src ? 'CHANGE REPLICATION SOURCE TO' : 'CHANGE MASTER TO'} ${o('CONNECT_RETRY')} = ?, ${o('HEARTBEAT_PERIOD')} = ?`,
+    [Math.max(1, Math.trunc(connectRetryS)), Math.max(0, heartbeatPeriodS)]);
+}
+
 // ---------- the semi-sync guard (check-mysql on the master) ----------
 
 /** One cheap read after the check's SELECT 1: role, commits stuck waiting for an ack, connected replicas. */

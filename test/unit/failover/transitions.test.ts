@@ -197,12 +197,13 @@ describe('BACKUP plans', () => {
     assert.match(fails?.message ?? '', /IO thread Connecting \(refused\)/);
   });
 
-  it('when already replicating from the new master then only semi-sync is re-asserted and the IO thread restarted', () => {
+  it('when already replicating from the new master then its position is kept but the configured timers and semi-sync are re-applied', () => {
     const c = DIALECTS[4]!;
     const { steps } = trace(planDemotion(configWith('refuse'), c.d), {
       ...known, replicatingFromNewMaster: true, errant: { errant: [], unproven: [] }, replication: replica(c),
     });
-    assert.deepEqual(sqlOf(steps, 'restart-io-thread'), ['STOP REPLICA IO_THREAD', 'START REPLICA IO_THREAD']);
+    assert.deepEqual(sqlOf(steps, 'change-source-timers'), ['CHANGE REPLICATION SOURCE TO SOURCE_CONNECT_RETRY = 1, SOURCE_HEARTBEAT_PERIOD = 1']);
+    assert.deepEqual(names(steps).filter((n) => /replication|source/.test(n)), ['stop-replication', 'change-source-timers', 'start-replication', 'verify-replication']);
     assert.equal(names(steps).includes('change-source'), false);
   });
 });
