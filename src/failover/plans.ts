@@ -208,8 +208,11 @@ function drainReplica(config: Config, d: Dialect, status: ReplicaStatus, fenced:
     ...(fenced ? [] : [{ kind: 'connect-ssh', name: 'connect-old-master-ssh', budgetMs: ssh.connectTimeoutMs + 500 } as const]),
     // The relay log is applied by the SQL thread; a stopped one (operator, crash) must run again to drain it.
     ...(status.sqlRunning !== 'Yes' ? [sql(config, 'start-sql-thread', [startReplicaSqlThread(d)])] : []),
-    // Fetch the rest only from an old master we have just fenced; never reconnect to one we could not fence.
-    ...(fenced && status.ioRunning !== 'Yes' ? [sql(config, 'start-io-thread', [startReplicaIoThread(d)])] : []),
+    // Fetch the rest only from an old master we have just fenced; never reconnect to one we could not fence. An IO thread
+    // still "Connecting" sleeps out MASTER_CONNECT_RETRY after a refusal (both hosts booting): restart it to connect now.
+    ...(fenced && status.ioRunning !== 'Yes'
+      ? [sql(config, 'start-io-thread', status.ioRunning === 'Connecting' ? [stopReplicaIoThread(d), startReplicaIoThread(d)] : [startReplicaIoThread(d)])]
+      : []),
     { kind: 'catch-up', name: 'catch-up', budgetMs: timeoutMs + 3000, target, timeoutMs, status },
     { kind: 'if', test: 'caught-up',
       then: [note('info', 'caught up', (f) => `replica caught up to ${f.catchUp?.target || 'its relay log'} (${f.catchUp?.detail ?? ''})`)],

@@ -135,6 +135,16 @@ describe('MASTER plans over dialects × GTID on/off × old master × lagging', (
     assert.deepEqual(sqlOf(steps, 'start-io-thread'), ['START REPLICA IO_THREAD']);
   });
 
+  it('when the IO thread is still Connecting (refused at boot, sleeping out its retry) then it is restarted, not waited on', () => {
+    const c = DIALECTS[0]!;
+    const plan = planPromotion(configWith('refuse'), { dialect: c.d, state: state({ replica: replica(c, { ioRunning: 'Connecting' }) }) }, OLD_MASTER[0]!.peer(c));
+    const { steps } = trace(plan, { oldMasterFenced: true, catchUp: { caughtUp: true, target: 'x', detail: 'ok' } });
+    const io = sqlOf(steps, 'start-io-thread');
+    assert.equal(io.length, 2);
+    assert.match(io[0] ?? '', /^STOP (SLAVE|REPLICA) IO_THREAD$/);
+    assert.match(io[1] ?? '', /^START (SLAVE|REPLICA) IO_THREAD$/);
+  });
+
   it('when the same GTID-off old master could not be fenced then it is never reconnected to and its tail is recovered first', () => {
     const c = DIALECTS.find((x) => x.label === 'MySQL 9.1.0, gtid_mode=OFF') as DialectCase;
     const plan = planPromotion(configWith('refuse'), { dialect: c.d, state: state({ replica: replica(c, { ioRunning: 'No' }) }) }, OLD_MASTER[0]!.peer(c));
