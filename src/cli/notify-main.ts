@@ -1,3 +1,4 @@
+import { nodeStateFiles } from '../state/files.js';
 import { spawn } from 'node:child_process';
 import { createReadStream, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -182,6 +183,7 @@ function realPorts(config: Config, log: Logger, peerFiles: PeerFilesConnector, s
     clock: systemClock,
     log,
     writePosition: (record) => writeFileAtomic(join(config.paths.stateDir, POSITION_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`),
+    state: nodeStateFiles(config.paths.stateDir),
     recordStartupRole: async (role, reason) => (await import('../heal/startup-role.js')).writeStartupRole(config.heal.startupRoleFile, role, reason, new Date()),
     healErrant: async (signal) => {
       const { realRejoinPorts } = await import('./commands/rejoin.js');
@@ -328,6 +330,7 @@ async function dryRun(config: Config, state: TargetState, io: NotifyIo): Promise
   const lines: string[] = [];
   const ports: FailoverPorts = {
     sql, clock: systemClock, log, writePosition: async () => undefined, recordStartupRole: async () => undefined,
+    state: { ...nodeStateFiles(config.paths.stateDir), writeTerm: async () => undefined, clearStepDown: () => undefined, recordAsyncSwitch: () => undefined },
     healErrant: async () => { throw new AppError('INTERNAL', 'a dry run heals nothing'); },
   };
   const ctx: TransitionContext = { config, ports, transitionId: 'dry-run', steps: new StepRunner(ports) };

@@ -8,7 +8,7 @@ import { mariaErrantCheck } from './gtid.js';
 import type { Duplex } from 'node:stream';
 import type { PeerFiles, Witness } from '../ssh/types.js';
 import {
-  appendAsyncSwitch, clearStepDown, parseTerm, readLocalTerm, readStepDown, STEPDOWN_FILE, stepDownText, TERM_FILE, writeLocalTerm,
+  parseTerm, STEPDOWN_FILE, stepDownText, TERM_FILE,
   type StepDownRecord, type TermRecord,
 } from '../state/files.js';
 import { fenceOn } from './execute.js';
@@ -220,9 +220,8 @@ async function peerTermVia(ctx: TransitionContext, via: Witness | undefined, sig
  */
 export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal): Promise<MasterRoute> {
   const { config, ports } = ctx;
-  const stateDir = config.paths.stateDir;
-  const marker = readStepDown(stateDir);
-  const localTerm = readLocalTerm(stateDir);
+  const marker = ports.state.stepDown();
+  const localTerm = ports.state.term();
   const direct = await peerDirect(ctx, signal);
   let via: Witness | undefined;
   let files: PeerFiles | undefined;
@@ -304,7 +303,7 @@ async function raiseTerm(ctx: TransitionContext, local: TermRecord | undefined, 
   const { config, ports } = ctx;
   const term = nextTerm(local, peer);
   await ports.recordStartupRole('master', `MASTER at term ${term}`);
-  await writeLocalTerm(config.paths.stateDir, { term, node: config.node.name, since: new Date(ports.clock.now()).toISOString(), transitionId: ctx.transitionId });
+  await ports.state.writeTerm({ term, node: config.node.name, since: new Date(ports.clock.now()).toISOString(), transitionId: ctx.transitionId });
   ports.log.info(`promotion term ${term} (this node had ${local?.term ?? 0}, ${config.peer.name} ${peer?.term ?? 'unknown'})`);
   return term;
 }
@@ -329,7 +328,7 @@ export async function afterMaster(ctx: TransitionContext, route: MasterRoute, si
     const r = await readLocalGuard(client, signal);
     if (r === undefined || r.readOnly || r.semiSync === undefined || !r.semiSync.enabled || r.replicas > 0) return;
     const reason = `promoted at term ${route.term} with no replica attached: commits are asynchronous until ${config.peer.name} replicates again`;
-    appendAsyncSwitch(config.paths.stateDir, { at: new Date(ports.clock.now()).toISOString(), node: config.node.name, reason, gtidBinlogPos: r.gtidBinlogPos });
+    ports.state.recordAsyncSwitch({ at: new Date(ports.clock.now()).toISOString(), node: config.node.name, reason, gtidBinlogPos: r.gtidBinlogPos });
     await client.execute(setSemiSyncMaster(r.semiSync.variable, false).sql, [], { signal });
     ports.log.info(reason);
   } finally {
@@ -358,7 +357,7 @@ export async function beforeBackup(ctx: TransitionContext, signal: AbortSignal):
     if (direct.state.readOnly) return 'demote';
     const { files, term: peerTerm } = await peerTermVia(ctx, undefined, signal);
     try {
-      const localTerm = readLocalTerm(config.paths.stateDir)?.term ?? 0;
+      const localTerm = ports.state.term()?.term ?? 0;
       if (healRole(true, localTerm, { writable: true, ...(peerTerm ? { term: peerTerm.term } : {}) }) === 'demote') return 'demote';
       const why = `both nodes are writable masters; this node holds term ${localTerm}, ${config.peer.name} term ${peerTerm?.term ?? '?'}: ` +
         `the newer master keeps its writes whatever the VRRP priority`;
@@ -384,13 +383,13 @@ export async function afterBackup(ctx: TransitionContext, signal: AbortSignal): 
   const files = await peerFilesVia(ctx, undefined, signal);
   try {
     const peerTerm = files ? await readPeerTerm(ctx, files, signal).catch(() => undefined) : undefined;
-    const local = readLocalTerm(config.paths.stateDir);
-    if (peerTerm && peerTerm.term > (local?.term ?? 0)) await writeLocalTerm(config.paths.stateDir, peerTerm);
+    const local = ports.state.term();
+    if (peerTerm && peerTerm.term > (local?.term ?? 0)) await ports.state.writeTerm(peerTerm);
   } finally {
     files?.close();
   }
-  if (readStepDown(config.paths.stateDir) !== undefined) {
-    clearStepDown(config.paths.stateDir);
+  if (ports.state.stepDown() !== undefined) {
+    ports.state.clearStepDown();
     ports.log.warn('replicating from the newer master: step-down marker cleared, this node re-enters the VRRP race as BACKUP');
   }
 }
@@ -398,7 +397,7 @@ export async function afterBackup(ctx: TransitionContext, signal: AbortSignal): 
 /** REJOIN (asked by check-mysql once the peer is in sight again): replicate from a newer master, or re-enter the race when there is none. */
 export async function rejoin(ctx: TransitionContext, signal: AbortSignal, backup: () => Promise<void>): Promise<void> {
   const { config, ports } = ctx;
-  const marker = readStepDown(config.paths.stateDir);
+  const marker = ports.state.stepDown();
   if (marker === undefined) {
     ports.log.info('no step-down marker: nothing to rejoin');
     return;
@@ -410,7 +409,7 @@ export async function rejoin(ctx: TransitionContext, signal: AbortSignal, backup
   const writable = !direct.state.readOnly;
   direct.client.close();
   if (!writable) {
-    clearStepDown(config.paths.stateDir);
+    ports.state.clearStepDown();
     ports.log.warn(`${config.peer.name} is not a writable master: no newer master exists, step-down marker cleared (${marker.reason})`);
     return;
   }

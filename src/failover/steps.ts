@@ -6,6 +6,7 @@ import type { BinlogApplier, SqlClient, SqlConnector } from '../mysql/types.js';
 import type { Clock } from '../platform/clock.js';
 import { deadline } from '../platform/deadline.js';
 import type { PeerFilesConnector, WitnessConnector } from '../ssh/types.js';
+import type { NodeStateFiles } from '../state/files.js';
 import type { StepName } from './plan.js';
 import type { PositionRecord } from './position-record.js';
 
@@ -22,6 +23,8 @@ export interface FailoverPorts {
   readonly log: Logger;
   /** Atomic write of this node's position.json into paths.stateDir. */
   writePosition(record: PositionRecord): Promise<void>;
+  /** term.json, stepdown.json and the semi-sync switch log of this node. */
+  readonly state: NodeStateFiles;
   /** How mysqld starts next (init-rpl-role): replica from the moment this node may have lost the VIP, master before writes open. */
   recordStartupRole(role: 'master' | 'replica', reason: string): Promise<void>;
   /** BACKUP found errant transactions: save and discard them and replicate, only when no client can have been acknowledged for them. */

@@ -120,3 +120,22 @@ export function appendAsyncSwitch(stateDir: string, r: AsyncSwitchRecord): void 
     closeSync(fd);
   }
 }
+
+/** This node's own state files, as the failover core sees them (a port: tests give it a temp dir or a literal). */
+export interface NodeStateFiles {
+  term(): TermRecord | undefined;
+  writeTerm(t: TermRecord): Promise<void>;
+  stepDown(): StepDownRecord | undefined;
+  clearStepDown(): void;
+  recordAsyncSwitch(r: AsyncSwitchRecord): void;
+}
+
+export function nodeStateFiles(stateDir: string): NodeStateFiles {
+  return {
+    term: () => readLocalTerm(stateDir),
+    writeTerm: (t) => writeLocalTerm(stateDir, t),
+    stepDown: () => readStepDown(stateDir),
+    clearStepDown: () => clearStepDown(stateDir),
+    recordAsyncSwitch: (r) => appendAsyncSwitch(stateDir, r),
+  };
+}

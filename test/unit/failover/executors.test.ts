@@ -8,9 +8,11 @@ import { handleTransition } from '../../../src/failover/handle.js';
 import type { PositionRecord } from '../../../src/failover/position-record.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { StepRunner, type FailoverPorts, type TransitionContext } from '../../../src/failover/steps.js';
+import type { AsyncSwitchRecord, NodeStateFiles, TermRecord } from '../../../src/state/files.js';
 import { createMemoryLogger } from '../../../src/log/stderr-logger.js';
 import type { BinlogApplier, BinlogChunk, MysqlTarget, Row, SqlClient, SqlConnector } from '../../../src/mysql/types.js';
-import type { BinlogTail, PeerFilesConnector } from '../../../src/ssh/types.js';
+import type { BinlogTail, PeerFilesConnector, WitnessConnector } from '../../../src/ssh/types.js';
+import { PassThrough } from 'node:stream';
 
 // MySQL 8.4 as its transcribed answers describe it (no MySQL server is reachable here): the executors are
 // checked for the statements they send, in order, over a scripted SqlClient literal.
@@ -46,6 +48,7 @@ function mysql84Server(o: { readOnly: number; replica: Row | undefined; executed
       if (sql.startsWith('SHOW GLOBAL VARIABLES')) {
         return Object.entries(variables).filter(([k]) => params.includes(k)).map(([k, v]) => ({ Variable_name: k, Value: v }));
       }
+      if (sql === 'SELECT @@GLOBAL.read_only AS ro') return [{ ro: o.readOnly }];
       if (sql.startsWith('SELECT @@GLOBAL.read_only')) return [{ readOnly: o.readOnly, superReadOnly: o.readOnly, logBinIndex: '/var/lib/mysql/binlog.index', serverId: 2 }];
       if (sql === 'SHOW REPLICA STATUS') return s.replica ? [s.replica] : [];
       if (sql === 'SHOW BINARY LOG STATUS') return [{ File: 'binlog.000004', Position: 157, Executed_Gtid_Set: o.executed }];
@@ -83,6 +86,20 @@ function connectorFor(servers: Record<number, ScriptedServer | 'refused'>): SqlC
   };
 }
 
+// This node's state files in memory: no test writes the machine's /var/lib.
+function memoryState(): NodeStateFiles & { terms: TermRecord[]; switches: AsyncSwitchRecord[] } {
+  const terms: TermRecord[] = [];
+  const switches: AsyncSwitchRecord[] = [];
+  return {
+    terms, switches,
+    term: () => terms.at(-1),
+    writeTerm: async (t) => void terms.push(t),
+    stepDown: () => undefined,
+    clearStepDown: () => undefined,
+    recordAsyncSwitch: (r) => void switches.push(r),
+  };
+}
+
 function context(sql: SqlConnector, positions: PositionRecord[]): TransitionContext {
   const ports: FailoverPorts = {
     sql, log: createMemoryLogger(),
@@ -90,6 +107,7 @@ function context(sql: SqlConnector, positions: PositionRecord[]): TransitionCont
     writePosition: async (r) => void positions.push(r),
     recordStartupRole: async () => undefined,
     healErrant: async () => { throw new AppError('ERRANT_TRANSACTIONS', 'no automatic heal in these scripted tests'); },
+    state: memoryState(),
   };
   return { config, ports, transitionId: 't-1', steps: new StepRunner(ports) };
 }
@@ -260,5 +278,62 @@ describe('MASTER with gtid_mode=OFF and an old master that answers (the 8.4 answ
       AbortSignal.timeout(5000));
     assert.deepEqual(local.executed.slice(0, 5), ['STOP REPLICA SQL_THREAD', 'KILL CONNECTION ? [77]', 'STOP REPLICA', 'SET GLOBAL super_read_only = 0', '<apply>']);
     assert.equal(local.executed.at(-1), 'SET GLOBAL read_only = 0');
+  });
+});
+
+describe('MASTER when only the witness reaches the old master (MySQL 8.4 answers, literal witness and SSH)', () => {
+  const withWitness: Config = parseConfig({
+    node: { name: 'db-b' },
+    mysql: { port: 3307, user: 'keepalived', password: 'k' },
+    replication: { user: 'repl', password: 'r-secret' },
+    peer: { name: 'db-a', host: '10.0.0.1', ssh: { hostKeySha256: `SHA256:${'A'.repeat(43)}` } },
+    witness: { host: '10.0.0.50', ssh: { hostKeySha256: `SHA256:${'B'.repeat(43)}` } },
+    paths: {},
+    notify: { catchUpTimeoutMs: 2000, deadlineMs: 20_000 },
+  }, { configReadableByOthers: false, readPasswordFile: () => 'x' });
+  const cutLink = (servers: Record<number, ScriptedServer>): SqlConnector => ({
+    connect: async (t, s) => {
+      // The direct path to the old master is cut; through the witness (a forwarded stream) it answers.
+      if (t.port === 3306 && t.stream === undefined) throw Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' });
+      return connectorFor(servers).connect(t, s);
+    },
+  });
+
+  it('fences it through the witness before reading its state, marks it stepped down, raises the term and reads its tail through the witness', async () => {
+    const local = mysql84Server({ readOnly: 1, replica: { ...runningReplica, Replica_IO_Running: 'No' }, executed: 'uuid-a:1-10' });
+    const oldMaster = mysql84Server({ readOnly: 0, replica: undefined, executed: 'uuid-a:1-10' });
+    const forwarded: string[] = [];
+    const witness: WitnessConnector = { connect: async () => ({
+      where: 'root@10.0.0.50:22', close: () => {},
+      forward: async (h, port) => { forwarded.push(`${h}:${port}`); return new PassThrough(); },
+    }) };
+    const files = oldMasterFiles();
+    const sshVia: boolean[] = [];
+    const written: string[] = [];
+    const peerFiles: PeerFilesConnector = { connect: async (h, ssh, sig, via) => {
+      sshVia.push(via !== undefined);
+      const f = await files.connect(h, ssh, sig);
+      return { ...f, writeStateFile: async (_dir, name) => void written.push(name) };
+    } };
+    const ctx = context(cutLink({ 3306: oldMaster, 3307: local }), []);
+    const state = ctx.ports.state as ReturnType<typeof memoryState>;
+    const applier: BinlogApplier = { apply: async () => void local.executed.push('<apply>') };
+    await handleTransition('MASTER', { ...ctx, config: withWitness, ports: { ...ctx.ports, witness, peerFiles, binlogApplier: applier } }, AbortSignal.timeout(5000));
+    assert.deepEqual(oldMaster.executed, ['KILL CONNECTION ? [50]', 'SET GLOBAL super_read_only = 1', 'SET GLOBAL read_only = 1', 'KILL CONNECTION ? [50]']);
+    assert.deepEqual(written, ['stepdown.json']);
+    assert.ok(sshVia.length >= 2 && sshVia.every(Boolean), `every SSH session went through the witness: ${JSON.stringify(sshVia)}`);
+    assert.deepEqual([...new Set(forwarded)], ['10.0.0.1:3306']);
+    assert.equal(state.terms.at(-1)?.term, 1);
+    assert.ok(local.executed.includes('<apply>'), 'its tail recovered before writes open');
+    assert.equal(local.executed.at(-1), 'SET GLOBAL read_only = 0');
+  });
+
+  it('refuses to promote when neither the old master nor the witness answers (this node may be the isolated one)', async () => {
+    const local = mysql84Server({ readOnly: 1, replica: runningReplica, executed: 'uuid-a:1-10' });
+    const witness: WitnessConnector = { connect: async () => { throw new AppError('PEER_UNREACHABLE', 'SSH to root@10.0.0.50:22: no handshake within 1000 ms'); } };
+    const ctx = context(cutLink({ 3307: local }), []);
+    await assert.rejects(handleTransition('MASTER', { ...ctx, config: withWitness, ports: { ...ctx.ports, witness } }, AbortSignal.timeout(5000)),
+      (err: Error & { code?: string }) => err.code === 'PROMOTION_REFUSED' && /may be the isolated one/.test(err.message));
+    assert.equal(local.executed.includes('SET GLOBAL read_only = 0'), false);
   });
 });
