@@ -20,7 +20,6 @@ export async function handleTransition(state: TargetState, ctx: TransitionContex
   if (state === 'REJOIN') return rejoin(ctx, signal, () => handleTransition('BACKUP', ctx, signal, mode));
   const execute = mode.kind === 'execute';
   if (execute && state === 'BACKUP' && await beforeBackup(ctx, signal) === 'kept-writes') return;
-  if (execute && state !== 'MASTER') await startAsReplica(ctx, state);
   const route = execute && state === 'MASTER' ? await beforeMaster(ctx, signal) : undefined;
   try {
     await runPlan(state, routedThrough(ctx, route), signal, mode, route?.peerSilent);
@@ -29,14 +28,8 @@ export async function handleTransition(state: TargetState, ctx: TransitionContex
     if (!(execute && state === 'BACKUP' && isAppError(err) && err.code === 'ERRANT_TRANSACTIONS')) throw err;
     await healOrStayFenced(ctx, err, signal);
   }
-  if (route) await afterMaster(ctx, route, signal);
+  if (route) afterMaster(route);
   if (mode.kind === 'execute' && state === 'BACKUP') await afterBackup(ctx, signal);
-}
-
-// From the moment this node may have lost the VIP, a crash restart must roll back its un-acknowledged tail.
-async function startAsReplica(ctx: TransitionContext, state: TargetState): Promise<void> {
-  await ctx.ports.recordStartupRole('replica', `${state}: this node is not the master`).catch((err: unknown) =>
-    ctx.ports.log.error(`could not record the startup role: ${describeError(err)}`));
 }
 
 // Errant transactions: the automatic heal runs only when no client can have been acknowledged for them; else stay fenced.

@@ -1,6 +1,6 @@
 import { AppError, describeError, isAppError } from '../errors.js';
 import { readLocalGuard } from '../health/guard.js';
-import { gtidSubtract, setSemiSyncMaster } from '../mysql/queries.js';
+import { guardVariables, gtidSubtract } from '../mysql/queries.js';
 import { describeDialect, detectDialect, type Dialect } from '../mysql/dialect.js';
 import { describeMysqlError } from '../mysql/errors.js';
 import type { Row, SqlClient } from '../mysql/types.js';
@@ -305,7 +305,22 @@ async function raiseTerm(ctx: TransitionContext, local: TermRecord | undefined, 
   await ports.recordStartupRole('master', `MASTER at term ${term}`);
   await ports.state.writeTerm({ term, node: config.node.name, since: new Date(ports.clock.now()).toISOString(), transitionId: ctx.transitionId });
   ports.log.info(`promotion term ${term} (this node had ${local?.term ?? 0}, ${config.peer.name} ${peer?.term ?? 'unknown'})`);
+  await recordAsyncStart(ctx, term);
   return term;
+}
+
+// The new master commits asynchronously until a replica attaches: that span opens in the switch log before writes do.
+async function recordAsyncStart(ctx: TransitionContext, term: number): Promise<void> {
+  const { config, ports } = ctx;
+  const client = await connectLocal(ctx, AbortSignal.timeout(config.mysql.queryTimeoutMs + config.mysql.connectTimeoutMs));
+  try {
+    const v = guardVariables();
+    const vars = new Map((await client.query<Row>(v.sql, v.params)).map((x) => [String(x['Variable_name']).toLowerCase(), String(x['Value'])]));
+    ports.state.recordAsyncSwitch({ at: new Date(ports.clock.now()).toISOString(), node: config.node.name, gtidBinlogPos: vars.get('gtid_binlog_pos') ?? vars.get('gtid_executed') ?? '',
+      reason: `promoted at term ${term} with no replica attached: commits are asynchronous until ${config.peer.name} replicates again` });
+  } finally {
+    client.close();
+  }
 }
 
 async function markStale(ctx: TransitionContext, files: PeerFiles | undefined, term: number, how: string, signal: AbortSignal): Promise<void> {
@@ -319,21 +334,9 @@ async function markStale(ctx: TransitionContext, files: PeerFiles | undefined, t
     .catch((err: unknown) => ports.log.error(`could not mark ${config.peer.name} stepped down: ${describeError(err)}; it may keep the VIP until its check fails`));
 }
 
-/** After MASTER: with no replica attached the new master commits asynchronously (recorded first); the guard turns semi-sync back on. */
-export async function afterMaster(ctx: TransitionContext, route: MasterRoute, signal: AbortSignal): Promise<void> {
+/** After MASTER: the witness session (kept for the tail recovery) is closed. */
+export function afterMaster(route: MasterRoute): void {
   route.via?.close();
-  const { config, ports } = ctx;
-  const client = await connectLocal(ctx, signal);
-  try {
-    const r = await readLocalGuard(client, signal);
-    if (r === undefined || r.readOnly || r.semiSync === undefined || !r.semiSync.enabled || r.replicas > 0) return;
-    const reason = `promoted at term ${route.term} with no replica attached: commits are asynchronous until ${config.peer.name} replicates again`;
-    ports.state.recordAsyncSwitch({ at: new Date(ports.clock.now()).toISOString(), node: config.node.name, reason, gtidBinlogPos: r.gtidBinlogPos });
-    await client.execute(setSemiSyncMaster(r.semiSync.variable, false).sql, [], { signal });
-    ports.log.info(reason);
-  } finally {
-    client.close();
-  }
 }
 
 /**

@@ -233,14 +233,13 @@ function drainReplica(config: Config, d: Dialect, status: ReplicaStatus, fenced:
 
 // Writable, durable, semi-sync master; recorded for the peer.
 function openAsMaster(config: Config, d: Dialect, replicaAtStop: boolean): Plan {
-  const semi = semiSyncFor(d, 'master');
-  const src = d.semiSync.source;
+  const semi = semiSyncFor(d, 'new-master');
   return [
     sql(config, 'durable-commits', durableCommits()),
-    ...(semi.length === 0 ? [note('warn', 'no semi-sync plugin installed: this master will replicate asynchronously')]
-      // With no replica attached yet, the first commit waits the whole semi-sync timeout: a write outage after every failover.
-      : d.semiSync.waitWithNoReplica ? [note('warn', `semi-sync waits for a replica even when none is connected: the first commit may stall ` +
-        `${d.semiSync.timeoutMs} ms; set ${src}_wait_no_${src === 'rpl_semi_sync_source' ? 'replica' : 'slave'}=OFF`)] : []),
+    // No replica is attached yet: commits are asynchronous (recorded before the promotion) until one is, when
+    // check-mysql's guard turns semi-sync on; waiting for an absent replica would stall the first commit.
+    note(semi.length === 0 ? 'warn' : 'info', semi.length === 0 ? 'no semi-sync plugin installed: this master will replicate asynchronously'
+      : 'asynchronous until a replica attaches (check-mysql turns semi-sync on then)'),
     sql(config, 'semi-sync-master', semi),
     sql(config, 'open-writes', openWrites(d)),
     note('info', 'local server is writable'),

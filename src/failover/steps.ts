@@ -25,8 +25,11 @@ export interface FailoverPorts {
   writePosition(record: PositionRecord): Promise<void>;
   /** term.json, stepdown.json and the semi-sync switch log of this node. */
   readonly state: NodeStateFiles;
-  /** How mysqld starts next (init-rpl-role): replica from the moment this node may have lost the VIP, master before writes open. */
-  recordStartupRole(role: 'master' | 'replica', reason: string): Promise<void>;
+  /**
+   * How mysqld starts next (init-rpl-role). Only MASTER is written: SLAVE truncates an un-acknowledged tail at a crash
+   * restart, but the drill old-master-errant showed the peer may hold that tail and a local write then reuses its GTID.
+   */
+  recordStartupRole(role: 'master', reason: string): Promise<void>;
   /** BACKUP found errant transactions: save and discard them and replicate, only when no client can have been acknowledged for them. */
   healErrant(signal: AbortSignal): Promise<void>;
   /** True when a request newer than this transition's is waiting (latest wins): long waits end early. */

@@ -152,10 +152,13 @@ export const durableCommits = (): Statement[] => [
   stmt('SET GLOBAL innodb_flush_log_at_trx_commit = 1'),
 ];
 
-/** Semi-sync for a role: source side on for a master, replica side on for a replica; uninstalled sides are skipped. */
-export function semiSyncFor(d: Dialect, role: 'master' | 'replica'): Statement[] {
+/**
+ * Semi-sync for a role: replica side on for a replica; a new master starts with both sides off (asynchronous until a
+ * replica attaches: check-mysql's guard then turns the source side on). Uninstalled sides are skipped.
+ */
+export function semiSyncFor(d: Dialect, role: 'new-master' | 'replica'): Statement[] {
   const out: Statement[] = [];
-  if (d.semiSync.source) out.push(stmt(`SET GLOBAL ${checkVariableName(`${d.semiSync.source}_enabled`)} = ${role === 'master' ? 1 : 0}`));
+  if (d.semiSync.source) out.push(stmt(`SET GLOBAL ${checkVariableName(`${d.semiSync.source}_enabled`)} = 0`));
   if (d.semiSync.replica) out.push(stmt(`SET GLOBAL ${checkVariableName(`${d.semiSync.replica}_enabled`)} = ${role === 'replica' ? 1 : 0}`));
   return out;
 }

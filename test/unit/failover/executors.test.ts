@@ -127,7 +127,7 @@ describe('promotion and demotion on MySQL 8.4 (transcribed answers, scripted cli
     assert.deepEqual(local.executed, [
       'STOP REPLICA SQL_THREAD', 'KILL CONNECTION ? [77]', 'STOP REPLICA', 'RESET REPLICA ALL',
       'SET GLOBAL sync_binlog = 1', 'SET GLOBAL innodb_flush_log_at_trx_commit = 1',
-      'SET GLOBAL rpl_semi_sync_source_enabled = 1', 'SET GLOBAL rpl_semi_sync_replica_enabled = 0',
+      'SET GLOBAL rpl_semi_sync_source_enabled = 0', 'SET GLOBAL rpl_semi_sync_replica_enabled = 0',
       'SET GLOBAL super_read_only = 0', 'SET GLOBAL read_only = 0',
     ]);
     assert.deepEqual([positions[0]?.role, positions[0]?.binlogFile, positions[0]?.gtidBinlogPos], ['master', 'binlog.000004', 'uuid-a:1-10']);
@@ -258,7 +258,7 @@ describe('MASTER with gtid_mode=OFF and an old master that answers (the 8.4 answ
     assert.deepEqual(peer.executed, ['KILL CONNECTION ? [50]', 'SET GLOBAL super_read_only = 1', 'SET GLOBAL read_only = 1', 'KILL CONNECTION ? [50]']);
     assert.deepEqual(local.executed, [
       'STOP REPLICA', 'RESET REPLICA ALL', 'SET GLOBAL sync_binlog = 1', 'SET GLOBAL innodb_flush_log_at_trx_commit = 1',
-      'SET GLOBAL rpl_semi_sync_source_enabled = 1', 'SET GLOBAL rpl_semi_sync_replica_enabled = 0',
+      'SET GLOBAL rpl_semi_sync_source_enabled = 0', 'SET GLOBAL rpl_semi_sync_replica_enabled = 0',
       'SET GLOBAL super_read_only = 0', 'SET GLOBAL read_only = 0',
     ]);
     assert.deepEqual(lastStatementAtSsh, ['SET GLOBAL read_only = 0'], "the fenced old master's binlog is only read for the log, after writes open");
