@@ -3,9 +3,9 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { inHost, nsenterArgs, run, sleep, waitFor } from './exec.js';
-import { holderPid, REPO_IN_HOST, requireHolder, sql, startKeepalived, startMysqld, up, vipHolders, type LabOptions } from './lab.js';
+import { holderPid, requireHolder, sql, startKeepalived, startMysqld, up, vipHolders, type LabOptions } from './lab.js';
 import { Observer, SAMPLE_MS } from './observer.js';
-import { DB_HOSTS, HOSTS, KEEPALIVED_PID, PASSWORDS, USERS, VIP, peerOf, rootPath, type DbHostId } from './topology.js';
+import { DB_HOSTS, HOSTS, KEEPALIVED_PID, PASSWORDS, REPO_IN_HOST, USERS, VIP, peerOf, rootPath, type DbHostId } from './topology.js';
 
 // One drill: fresh lab, writer through the VIP, observer on both nodes, a fault, operator steps, a verdict.
 

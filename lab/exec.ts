@@ -68,7 +68,3 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
     await sleep(everyMs);
   }
 }
-
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
