@@ -387,6 +387,13 @@ export interface HostStatus {
   readOnly?: string;
   replicating?: string;
   keepalived?: string;
+  /** The client's sshd is the witness. */
+  sshd?: string;
+}
+
+async function pidFileProcess(holder: number, pidFile: string): Promise<string> {
+  const r = await inHost(holder, `p=$(cat ${pidFile} 2>/dev/null) && kill -0 "$p" 2>/dev/null && echo "$p"`, { timeoutMs: 3000, allowFail: true });
+  return r.stdout.trim() ? `pid ${r.stdout.trim()}` : 'not running';
 }
 
 export async function status(): Promise<HostStatus[]> {
@@ -395,6 +402,7 @@ export async function status(): Promise<HostStatus[]> {
   for (const h of ['a', 'b', 'c'] as const) {
     const pid = holderPid(h);
     const s: HostStatus = { host: HOSTS[h].hostname, running: pid !== undefined, ip: HOSTS[h].ip };
+    if (pid !== undefined) s.sshd = await pidFileProcess(pid, '/run/sshd.pid');
     if (pid !== undefined && h !== 'c') {
       s.vip = vips.includes(h);
       const ro = await sql(h, 'SELECT @@read_only', 3000).catch(() => undefined);
@@ -407,8 +415,7 @@ export async function status(): Promise<HostStatus[]> {
         const host = /Master_Host: (\S+)/.exec(st)?.[1];
         s.replicating = io === undefined ? 'no' : `from ${host} io=${io} sql=${sqlT}`;
       }
-      const k = await inHost(pid, `p=$(cat ${KEEPALIVED_PID} 2>/dev/null) && kill -0 "$p" 2>/dev/null && echo "$p"`, { timeoutMs: 3000, allowFail: true });
-      s.keepalived = k.stdout.trim() ? `pid ${k.stdout.trim()}` : 'not running';
+      s.keepalived = await pidFileProcess(pid, KEEPALIVED_PID);
     }
     out.push(s);
   }

@@ -13,7 +13,7 @@ const RUN_HEAD = ['drill', 'result', 'outage s', 'VIP move s', 'writable s', 'ac
 
 function runRow(r: DrillResult): string[] {
   return [
-    r.drill, r.pass ? 'PASS' : 'FAIL', fmt(r.writeOutageS), fmt(r.vipMoveS), fmt(r.promotionS), String(r.acked), String(r.lost),
+    r.drill, `${r.pass ? 'PASS' : 'FAIL'}${r.reported.length > 0 ? ` (${r.reported.length} reported)` : ''}`, fmt(r.writeOutageS), fmt(r.vipMoveS), fmt(r.promotionS), String(r.acked), String(r.lost),
     `${r.splitBrainMs} (≤${r.splitBrainUpperMs})`, String(r.staleAcks), String(r.bothWritableMs), r.topology,
   ];
 }
