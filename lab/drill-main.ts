@@ -11,7 +11,7 @@ import { REPO } from './topology.js';
 
 const USAGE = `usage: npm run drill -- [--scenario NAME[,NAME...]] [--setting ${SETTINGS.join('|')}[,...]] [--runs N] [--wiring fifo|script] [--stub-bins] [--keep] [--list]`;
 
-export interface DrillRunOptions {
+interface DrillRunOptions {
   scenarios: string[];
   /** Empty: the default plan (every scenario with a witness, the trade-off ones without too). */
   settings: Setting[];
@@ -21,7 +21,7 @@ export interface DrillRunOptions {
   outDir: string;
 }
 
-export function parseDrillArgs(argv: readonly string[]): DrillRunOptions | 'list' {
+function parseDrillArgs(argv: readonly string[]): DrillRunOptions | 'list' {
   const o: DrillRunOptions = { scenarios: [], settings: [], runs: 1, lab: {}, keep: false, outDir: join(REPO, 'lab-results') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -45,7 +45,7 @@ export function parseDrillArgs(argv: readonly string[]): DrillRunOptions | 'list
   return o;
 }
 
-export async function runDrills(o: DrillRunOptions, log: (s: string) => void): Promise<DrillResult[]> {
+async function runDrills(o: DrillRunOptions, log: (s: string) => void): Promise<DrillResult[]> {
   if (process.getuid?.() !== 0) throw new LabError('the drills need root (network namespaces, bind mounts)');
   if (!o.lab.stubBins) {
     const why = await binsNotReady(REPO);

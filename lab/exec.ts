@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 
 // Process helpers of the lab: every command has a timeout; failures carry the command's stderr, one line.
 
@@ -42,11 +42,6 @@ export function inHost(holderPid: number, script: string, opts: { timeoutMs?: nu
 
 export function nsenterArgs(holderPid: number): string[] {
   return ['-t', String(holderPid), '-n', '-m', '-p', '-u', '--'];
-}
-
-/** A long-running process inside a host; the caller owns it and must stop it. */
-export function spawnInHost(holderPid: number, cmd: string, args: readonly string[]): ChildProcess {
-  return spawn('nsenter', [...nsenterArgs(holderPid), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

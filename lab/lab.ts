@@ -6,14 +6,14 @@ import { inHost, LabError, run, sleep, waitFor } from './exec.js';
 import { keepalivedFiles, knownHostsLine, myCnfValues, nodeConfig, witnessAuthorizedKeys } from './node-files.js';
 import { DEFAULT_SETTING, DEFAULT_WIRING, type Setting, type Wiring } from './settings.js';
 import {
-  BIN_DIR_IN_HOST, CONFIG_PATH, REPO_IN_HOST, DB_HOSTS, HOST_MOUNTS, HOSTS, KEEPALIVED_PID, LAB_DIR, MYSQL_SOCKET, NOTIFY_FIFO, PASSWORDS, REPO, SUBNET_PREFIX,
-  SWITCH_NS, USERS, VIP, VRID, hostDir, peerOf, rootPath, type DbHostId, type HostId,
+  BIN_DIR_IN_HOST, CONFIG_PATH, REPO_IN_HOST, DB_HOSTS, HOST_MOUNTS, HOSTS, KEEPALIVED_PID, LAB_DIR, NOTIFY_FIFO, PASSWORDS, REPO, SUBNET_PREFIX,
+  SWITCH_NS, USERS, VIP, hostDir, peerOf, rootPath, type DbHostId, type HostId,
 } from './topology.js';
 
 // The lab: three hosts (db1, db2, client) made of network + pid + mount + uts namespaces on one bridge.
 // Nothing is added to the machine's root network namespace; everything else lives under LAB_DIR.
 
-export const NAMESPACES = [HOSTS.a.ns, HOSTS.b.ns, HOSTS.c.ns, SWITCH_NS] as const;
+const NAMESPACES = [HOSTS.a.ns, HOSTS.b.ns, HOSTS.c.ns, SWITCH_NS] as const;
 const INIT_MARK = 'km-lab-init';
 
 export interface LabOptions {
@@ -206,7 +206,7 @@ exit 0
 `;
 
 /** The stand-in bins read no FIFO: --stub-bins always uses the script wiring. */
-export function wiringOf(opts: LabOptions): Wiring {
+function wiringOf(opts: LabOptions): Wiring {
   return opts.stubBins ? 'script' : opts.wiring ?? DEFAULT_WIRING;
 }
 
@@ -309,7 +309,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON drill.* TO '${USERS.app}'@'%';
 SET sql_log_bin=1;
 `;
 
-export function changeMasterSql(master: DbHostId): string {
+function changeMasterSql(master: DbHostId): string {
   return `CHANGE MASTER TO MASTER_HOST='${HOSTS[master].ip}', MASTER_PORT=3306, MASTER_USER='${USERS.repl}', MASTER_PASSWORD='${PASSWORDS.repl}', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1`;
 }
 
@@ -422,4 +422,3 @@ export async function status(): Promise<HostStatus[]> {
   return out;
 }
 
-export { MYSQL_SOCKET };

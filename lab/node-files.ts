@@ -18,7 +18,7 @@ function section(o: Json, key: string, file: string): Json {
  * rpl_semi_sync_master_timeout for templates/my.cnf.tmpl. The README states no value for it; this is the lab's
  * (lab/README.md says so).
  */
-export const SEMI_SYNC_TIMEOUT_MS = 2000;
+const SEMI_SYNC_TIMEOUT_MS = 2000;
 
 export function myCnfValues(h: DbHostId): Record<string, string | number> {
   return { nodeName: HOSTS[h].hostname, serverId: HOSTS[h].serverId, semiSyncTimeoutMs: SEMI_SYNC_TIMEOUT_MS };

@@ -33,7 +33,7 @@ export function markdownTable(results: readonly DrillResult[]): string {
 }
 
 /** The figures summarised over runs, in table order. */
-export const FIGURES = [
+const FIGURES = [
   ['outage s', (r: DrillResult) => r.writeOutageS],
   ['VIP move s', (r: DrillResult) => r.vipMoveS],
   ['writable s', (r: DrillResult) => r.promotionS],

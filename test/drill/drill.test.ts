@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { binsNotReady, runDrill, type DrillResult } from '../../lab/drills.js';
 import { teardown } from '../../lab/lab.js';
 import { drillName, drillPlan } from '../../lab/plan.js';
-import { markdownTable, timelineSvg } from '../../lab/report.js';
+import { markdownMaxTable, markdownTable, timelineSvg } from '../../lab/report.js';
 import { SCENARIOS } from '../../lab/scenarios.js';
 import { REPO } from '../../lab/topology.js';
 
@@ -47,7 +47,7 @@ describe('failover drills', { concurrency: 1 }, () => {
     if (results.length > 0) {
       mkdirSync(outDir, { recursive: true });
       writeFileSync(join(outDir, 'drill-test.json'), `${JSON.stringify({ results }, null, 1)}\n`);
-      writeFileSync(join(outDir, 'drill-test.md'), `${markdownTable(results)}\n`);
+      writeFileSync(join(outDir, 'drill-test.md'), `${markdownTable(results)}\n\n${markdownMaxTable(results)}\n`);
       process.stdout.write(`\n${markdownTable(results)}\n`);
     }
   });
