@@ -14,11 +14,8 @@ function section(o: Json, key: string, file: string): Json {
   return v as Json;
 }
 
-/**
- * rpl_semi_sync_master_timeout for templates/my.cnf.tmpl. The README states no value for it; this is the lab's
- * (lab/README.md says so).
- */
-const SEMI_SYNC_TIMEOUT_MS = 2000;
+/** rpl_semi_sync_master_timeout for templates/my.cnf.tmpl: the backstop its comment recommends (the README states none). */
+const SEMI_SYNC_TIMEOUT_MS = 3_600_000;
 
 export function myCnfValues(h: DbHostId): Record<string, string | number> {
   return { nodeName: HOSTS[h].hostname, serverId: HOSTS[h].serverId, semiSyncTimeoutMs: SEMI_SYNC_TIMEOUT_MS };
@@ -43,8 +40,10 @@ export function nodeConfig(example: Json, h: DbHostId, setting: Setting): Json {
     if (check['gateway'] !== undefined) check['gateway'] = gatewayAt(section(check, 'gateway', `${file} check`));
   } else {
     delete cfg['witness'];
-    // Without a witness the gateway guard is required; its timeout is the documented one.
-    check['gateway'] = gatewayAt(section(check, 'gateway', `${file} check`));
+    // Without a witness the gateway guard is required: the example's, or the shape it documents beside it.
+    const documented = check['gateway'] === undefined ? '//gatewayExample' : 'gateway';
+    check['gateway'] = gatewayAt(section(check, documented, `${file} check`));
+    delete check['//gatewayExample'];
     cfg['partition'] = { ...(cfg['partition'] as Json | undefined), withoutWitness };
   }
   return cfg;
