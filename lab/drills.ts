@@ -8,6 +8,7 @@ import {
   type Ack, type DrillJudgement, type Expectation, type Figures, type NodeFinal, type TopologyVerdict,
 } from './judge.js';
 import { holderPid, requireHolder, sql, startKeepalived, startMysqld, up, vipHolders, type LabOptions } from './lab.js';
+import { STEPDOWN_FILE, parseStepDown } from '../src/state/files.js';
 import { Observer } from './observer.js';
 import { drillName } from './plan.js';
 import { DEFAULT_SETTING, REPORTED_UNDER_TRADE_OFF, type Setting } from './settings.js';
@@ -36,6 +37,7 @@ export interface DrillCtx {
   waitVip(h: DbHostId, timeoutMs: number): Promise<boolean>;
   operatorStartMysqld(h: DbHostId): Promise<void>;
   operatorStartKeepalived(h: DbHostId): Promise<void>;
+  operatorStopKeepalived(h: DbHostId): Promise<void>;
   log(s: string): void;
 }
 
@@ -163,6 +165,11 @@ function makeCtx(marks: Mark[], log: (s: string) => void): DrillCtx {
         await startKeepalived(h);
       }
     },
+    async operatorStopKeepalived(h) {
+      this.mark(`operator: stop keepalived on ${HOSTS[h].hostname}`);
+      await inHost(requireHolder(h), `p=$(cat ${KEEPALIVED_PID} 2>/dev/null) && kill -TERM "$p"
+for i in $(seq 100); do kill -0 "$p" 2>/dev/null || exit 0; sleep 0.1; done; exit 1`, { timeoutMs: 15_000 });
+    },
     log,
   };
 }
@@ -181,15 +188,28 @@ async function nodeFinal(h: DbHostId): Promise<NodeFinal> {
   };
 }
 
-/** The toolkit's own reason for leaving a node fenced: the last failed BACKUP transition in its notify log. */
+/**
+ * The toolkit's own reason for leaving a node fenced: its step-down marker (a newer master fenced it, or it
+ * fenced itself), else the last failed BACKUP transition in its notify log.
+ */
 function fencedReason(h: DbHostId): string | undefined {
-  let text = '';
-  try {
-    text = readFileSync(rootPath(h, '/var/log/keepalived-mysql/notify.log'), 'utf8');
-  } catch {
-    return undefined;
+  const read = (path: string): string | undefined => {
+    try {
+      return readFileSync(rootPath(h, path), 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const marker = read(`/var/lib/keepalived-mysql/${STEPDOWN_FILE}`);
+  if (marker !== undefined) {
+    try {
+      const m = parseStepDown(marker, STEPDOWN_FILE);
+      return `stepped down by ${m.by} (term ${m.term}): ${m.reason}`.slice(0, 160);
+    } catch {
+      return undefined;
+    }
   }
-  const line = text.split('\n').reverse().find((l) => /transition to BACKUP ended: /.test(l));
+  const line = (read('/var/log/keepalived-mysql/notify.log') ?? '').split('\n').reverse().find((l) => /transition to BACKUP ended: /.test(l));
   if (!line) return undefined;
   return (/transition to BACKUP ended: ([^{]*)/.exec(line)?.[1] ?? '').trim().slice(0, 160);
 }

@@ -1,5 +1,5 @@
 import { writeFileSync, chmodSync } from 'node:fs';
-import { run, sleep } from './exec.js';
+import { run, sleep, waitFor } from './exec.js';
 import { holderPid, sql } from './lab.js';
 import type { DrillCtx, Scenario } from './drills.js';
 import { DB_HOSTS, HOSTS, PASSWORDS, SWITCH_NS, rootPath, type DbHostId } from './topology.js';
@@ -218,9 +218,18 @@ export const SCENARIOS: Scenario[] = [
       await killMysqld(ctx, 'a', 'KILL');
       await failedOver(ctx);
       await sleep(2000);
+      // Maintenance with the toolkit out of the way, so the errant transaction exists before db1 is seen again.
+      await ctx.operatorStopKeepalived('a');
       await ctx.operatorStartMysqld('a');
       ctx.mark('errant write on db1');
-      await sql('a', 'SET GLOBAL read_only=0; INSERT INTO drill.writes (id, at_ms) VALUES (-1, 0); SET GLOBAL read_only=1;');
+      // Alone, with my.cnf's semi-sync (wait_no_slave=ON, 1 h) the commit would wait for an ACK: the operator's
+      // write is asynchronous. A fence still running from db1's FAULT may kill the session: write until the row is
+      // there and db1 is read-only again.
+      await waitFor('the errant write on db1', 15_000, async () => {
+        await sql('a', 'SET GLOBAL rpl_semi_sync_master_enabled=0; SET GLOBAL read_only=0; INSERT IGNORE INTO drill.writes (id, at_ms) VALUES (-1, 0); SET GLOBAL read_only=1;', 5000);
+        // Not `SELECT COUNT(*), @@read_only FROM …`: beside an aggregate MariaDB 10.11 answers read_only 0.
+        return (await sql('a', 'SELECT (SELECT COUNT(*) FROM drill.writes WHERE id = -1), @@read_only')) === '1\t1' ? true : undefined;
+      }, 200);
       await ctx.operatorStartKeepalived('a');
       await sleep(5000);
     },
