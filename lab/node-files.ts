@@ -21,6 +21,10 @@ export function myCnfValues(h: DbHostId): Record<string, string | number> {
   return { nodeName: HOSTS[h].hostname, serverId: HOSTS[h].serverId, semiSyncTimeoutMs: SEMI_SYNC_TIMEOUT_MS };
 }
 
+/** The lab's mysqld is no systemd unit: a pid file and a detached mariadbd, as lab.ts starts it. */
+const MYSQLD_STOP = ['sh', '-c', 'p=$(cat /run/mysqld/mysqld.pid) && kill "$p" && while kill -0 "$p" 2>/dev/null; do sleep 0.2; done'];
+const MYSQLD_START = ['sh', '-c', 'setsid /usr/sbin/mariadbd --defaults-file=/etc/mysql/my.cnf </dev/null >>/var/log/mysql/error.log 2>&1 &'];
+
 /** The node config of DB host `h` under `setting`, from the parsed example config. */
 export function nodeConfig(example: Json, h: DbHostId, setting: Setting): Json {
   const file = 'templates/config.example.json';
@@ -31,6 +35,11 @@ export function nodeConfig(example: Json, h: DbHostId, setting: Setting): Json {
   const peerIn = section(cfg, 'peer', file);
   peerIn['name'] = peer.hostname;
   peerIn['host'] = peer.ip;
+  // How this host runs mysqld and where its files are (the example's are systemd's and Debian's).
+  if (cfg['heal'] !== undefined) Object.assign(section(cfg, 'heal', file), { vip: VIP, mysqldStop: MYSQLD_STOP, mysqldStart: MYSQLD_START });
+  if (cfg['doctor'] !== undefined) section(cfg, 'doctor', file)['myCnf'] = '/etc/mysql/my.cnf';
+  // The lab has no alerting: the example's alert command does not exist here.
+  delete cfg['alerts'];
   const check = section(cfg, 'check', file);
   // The gateway guard, where configured, is the client host's sshd: the one endpoint clients and both nodes share.
   const gatewayAt = (gw: Json): Json => ({ ...gw, host: HOSTS.c.ip, port: WITNESS_SSH_PORT });

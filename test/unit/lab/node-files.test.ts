@@ -25,15 +25,18 @@ function leaves(o: unknown, path = ''): Map<string, unknown> {
 function changed(a: Json, b: Json): string[] {
   const la = leaves(a);
   const lb = leaves(b);
-  return [...new Set([...la.keys(), ...lb.keys()])].filter((k) => la.get(k) !== lb.get(k)).sort();
+  return [...new Set([...la.keys(), ...lb.keys()])].filter((k) => JSON.stringify(la.get(k)) !== JSON.stringify(lb.get(k))).sort();
 }
+
+/** Site values every setting replaces: names, addresses, how the host runs mysqld, where its files are; no alerting. */
+const SITE = ['node.name', 'peer.name', 'peer.host', 'heal.vip', 'heal.mysqldStop', 'heal.mysqldStart', 'doctor.myCnf', 'alerts.command', 'alerts.timeoutMs', 'alerts.//'];
 
 describe('node config from templates/config.example.json', () => {
   it('when a no-witness setting is rendered then only names, addresses and the partition choice differ from the example', () => {
     const c = nodeConfig(example, 'a', 'no-witness-fence');
     // The gateway the example documents (as `check.gateway`, or as `//gatewayExample` beside it) becomes the real one.
     const documented = ((example['check'] as Json)['gateway'] ?? (example['check'] as Json)['//gatewayExample']) as Json;
-    const site = new Set(['check.gateway.host', 'check.gateway.port', 'check.gateway.timeoutMs', 'node.name', 'partition.withoutWitness', 'peer.host', 'peer.name']);
+    const site = new Set(['check.gateway.host', 'check.gateway.port', 'check.gateway.timeoutMs', 'partition.withoutWitness', ...SITE]);
     assert.deepEqual(changed(example, c).filter((k) => !k.startsWith('witness.') && !k.startsWith('check.//gatewayExample.') && !site.has(k)), []);
     assert.equal((c['check'] as Json)['retries'], (example['check'] as Json)['retries']);
     assert.deepEqual(c['partition'], { ...(example['partition'] as Json | undefined), withoutWitness: 'fence' });
@@ -49,7 +52,7 @@ describe('node config from templates/config.example.json', () => {
 
   it('when the witness setting is rendered then the witness is the client host and nothing else changes', { skip: hasWitness ? false : 'templates/config.example.json has no witness section yet (issue 7)' }, () => {
     const c = nodeConfig(example, 'a', 'witness');
-    const allowed = new Set(['witness.host', 'check.gateway.host', 'check.gateway.port', 'node.name', 'peer.host', 'peer.name']);
+    const allowed = new Set(['witness.host', 'check.gateway.host', 'check.gateway.port', ...SITE]);
     assert.deepEqual(changed(example, c).filter((k) => !allowed.has(k)), []);
     assert.equal((c['witness'] as Json)['host'], '10.213.0.50');
   });
