@@ -3,23 +3,26 @@ import { join } from 'node:path';
 import { binsNotReady, runDrill, type DrillResult } from './drills.js';
 import { LabError } from './exec.js';
 import { teardown, type LabOptions } from './lab.js';
-import { markdownTable, table, timelineSvg } from './report.js';
+import { drillName, drillPlan } from './plan.js';
+import { markdownMaxTable, markdownTable, summaryTable, table, timelineSvg } from './report.js';
 import { SCENARIOS, scenarioByName } from './scenarios.js';
+import { SETTINGS, parseSetting, parseWiring, type Setting } from './settings.js';
 import { REPO } from './topology.js';
 
-// `npm run drill [-- --scenario NAME[,NAME]] [--runs N] [--stub-bins] [--wiring script|fifo] [--keep]`
-const USAGE = 'usage: npm run drill -- [--scenario NAME[,NAME...]] [--runs N] [--wiring script|fifo] [--stub-bins] [--keep] [--list]';
+const USAGE = `usage: npm run drill -- [--scenario NAME[,NAME...]] [--setting ${SETTINGS.join('|')}[,...]] [--runs N] [--wiring fifo|script] [--stub-bins] [--keep] [--list]`;
 
-export interface DrillRunOptions {
+interface DrillRunOptions {
   scenarios: string[];
+  /** Empty: the default plan (every scenario with a witness, the trade-off ones without too). */
+  settings: Setting[];
   runs: number;
-  lab: LabOptions;
+  lab: Omit<LabOptions, 'setting'>;
   keep: boolean;
   outDir: string;
 }
 
-export function parseDrillArgs(argv: readonly string[]): DrillRunOptions | 'list' {
-  const o: DrillRunOptions = { scenarios: [], runs: 1, lab: {}, keep: false, outDir: join(REPO, 'lab-results') };
+function parseDrillArgs(argv: readonly string[]): DrillRunOptions | 'list' {
+  const o: DrillRunOptions = { scenarios: [], settings: [], runs: 1, lab: {}, keep: false, outDir: join(REPO, 'lab-results') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = (): string => {
@@ -28,13 +31,11 @@ export function parseDrillArgs(argv: readonly string[]): DrillRunOptions | 'list
       return v;
     };
     if (a === '--scenario') o.scenarios.push(...val().split(',').filter(Boolean));
+    else if (a === '--setting') o.settings.push(...val().split(',').filter(Boolean).map(parseSetting));
     else if (a === '--runs') o.runs = Number(val());
     else if (a === '--stub-bins') o.lab.stubBins = true;
-    else if (a === '--wiring') {
-      const w = val();
-      if (w !== 'script' && w !== 'fifo') throw new LabError(`--wiring: expected script or fifo, got ${w}`);
-      o.lab.wiring = w;
-    } else if (a === '--keep') o.keep = true;
+    else if (a === '--wiring') o.lab.wiring = parseWiring(val());
+    else if (a === '--keep') o.keep = true;
     else if (a === '--out') o.outDir = val();
     else if (a === '--list') return 'list';
     else throw new LabError(`unknown argument ${a ?? ''}; ${USAGE}`);
@@ -44,38 +45,43 @@ export function parseDrillArgs(argv: readonly string[]): DrillRunOptions | 'list
   return o;
 }
 
-export async function runDrills(o: DrillRunOptions, log: (s: string) => void): Promise<DrillResult[]> {
+async function runDrills(o: DrillRunOptions, log: (s: string) => void): Promise<DrillResult[]> {
   if (process.getuid?.() !== 0) throw new LabError('the drills need root (network namespaces, bind mounts)');
   if (!o.lab.stubBins) {
     const why = await binsNotReady(REPO);
     if (why) throw new LabError(`${why}; the drills need the real bins (or --stub-bins for a lab self-test)`);
   }
-  const list = o.scenarios.length > 0 ? o.scenarios.map((n) => scenarioByName(n)!) : SCENARIOS;
+  const plan = drillPlan(o.scenarios.length > 0 ? o.scenarios.map((n) => scenarioByName(n)!) : SCENARIOS, o.settings);
   mkdirSync(o.outDir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const results: DrillResult[] = [];
   const save = (): void => {
-    const doc = { startedAt: stamp, options: { stubBins: !!o.lab.stubBins, wiring: o.lab.wiring ?? 'script', runs: o.runs }, results };
+    const doc = { startedAt: stamp, options: { stubBins: !!o.lab.stubBins, wiring: o.lab.wiring ?? 'fifo', runs: o.runs }, results };
     writeFileSync(join(o.outDir, `drill-${stamp}.json`), `${JSON.stringify(doc, null, 1)}\n`);
     writeFileSync(join(o.outDir, 'latest.json'), `${JSON.stringify(doc, null, 1)}\n`);
   };
   try {
     for (let run = 1; run <= o.runs; run++) {
-      for (const sc of list) {
-        const r = await runDrill(sc, o.lab, log, join(o.outDir, 'logs', o.runs > 1 ? `${sc.name}-run${run}` : sc.name));
+      for (const { scenario, setting } of plan) {
+        const r = await runDrill(scenario, { ...o.lab, setting }, log, join(o.outDir, 'logs', runLabel(scenario.name, setting, run, o.runs)));
         results.push(r);
-        const svgName = o.runs > 1 ? `${sc.name}-run${run}.svg` : `${sc.name}.svg`;
-        writeFileSync(join(o.outDir, svgName), timelineSvg(r));
+        writeFileSync(join(o.outDir, `${runLabel(scenario.name, setting, run, o.runs)}.svg`), timelineSvg(r));
         save();
       }
     }
   } finally {
     if (!o.keep) await teardown();
   }
-  writeFileSync(join(o.outDir, 'latest.md'), `${markdownTable(results)}\n`);
+  writeFileSync(join(o.outDir, 'latest.md'), `${markdownTable(results)}\n\nMaximum over ${o.runs} run(s):\n\n${markdownMaxTable(results)}\n`);
   log(`\n${table(results)}\n`);
+  log(`min / median / max over ${o.runs} run(s):\n${summaryTable(results)}\n`);
   log(`results: ${join(o.outDir, `drill-${stamp}.json`)} (also latest.json, latest.md, one SVG timeline per drill)`);
   return results;
+}
+
+/** File name of one drill's picture and logs: scenario[@setting][-runN]. */
+function runLabel(scenario: string, setting: Setting, run: number, runs: number): string {
+  return `${drillName(scenario, setting)}${runs > 1 ? `-run${run}` : ''}`;
 }
 
 async function main(argv: string[]): Promise<number> {

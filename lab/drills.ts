@@ -3,23 +3,21 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { inHost, nsenterArgs, run, sleep, waitFor } from './exec.js';
-import { holderPid, REPO_IN_HOST, requireHolder, sql, startKeepalived, startMysqld, up, vipHolders, type LabOptions } from './lab.js';
-import { Observer, SAMPLE_MS } from './observer.js';
-import { DB_HOSTS, HOSTS, KEEPALIVED_PID, PASSWORDS, USERS, VIP, peerOf, rootPath, type DbHostId } from './topology.js';
+import {
+  CLOSING_WRITES_MS, judgeDrill, judgeTopology, lostIds, staleAcks, writeOutageMs,
+  type Ack, type DrillJudgement, type Expectation, type Figures, type NodeFinal, type TopologyVerdict,
+} from './judge.js';
+import { holderPid, requireHolder, sql, startKeepalived, startMysqld, up, vipHolders, type LabOptions } from './lab.js';
+import { STEPDOWN_FILE, parseStepDown } from '../src/state/files.js';
+import { Observer } from './observer.js';
+import { drillName } from './plan.js';
+import { DEFAULT_SETTING, REPORTED_UNDER_TRADE_OFF, type Setting } from './settings.js';
+import { DB_HOSTS, HOSTS, KEEPALIVED_PID, PASSWORDS, REPO_IN_HOST, USERS, VIP, peerOf, rootPath, type DbHostId } from './topology.js';
 
-// One drill: fresh lab, writer through the VIP, observer on both nodes, a fault, operator steps, a verdict.
+// One drill: fresh lab, writer through the VIP, observer on both nodes, a fault, operator steps, a verdict
+// (lab/judge.ts).
 
-export type OtherExpectation = 'replica' | 'down' | 'fenced';
-export interface Expectation {
-  /** Who must hold the VIP and be writable at the end. */
-  master: DbHostId;
-  /** What the other node may end as; 'fenced' also needs the toolkit's logged reason. */
-  other: OtherExpectation | readonly OtherExpectation[];
-  /** A VIP move is expected (failover) or forbidden (no failover). */
-  failover: boolean;
-  /** The topology may legitimately end without a writable master (a refusal); only loss and split brain are judged. */
-  refusalAllowed?: boolean;
-}
+export type { Expectation } from './judge.js';
 
 export interface Mark {
   at: number;
@@ -39,6 +37,7 @@ export interface DrillCtx {
   waitVip(h: DbHostId, timeoutMs: number): Promise<boolean>;
   operatorStartMysqld(h: DbHostId): Promise<void>;
   operatorStartKeepalived(h: DbHostId): Promise<void>;
+  operatorStopKeepalived(h: DbHostId): Promise<void>;
   log(s: string): void;
 }
 
@@ -46,20 +45,25 @@ export interface Scenario {
   name: string;
   title: string;
   expect: Expectation;
+  /**
+   * Without a witness this fault cannot be told apart from a dead peer: under a no-witness setting the figures
+   * its documented trade-off allows (REPORTED_UNDER_TRADE_OFF) are reported instead of judged.
+   */
+  tradeOff?: boolean;
   run(ctx: DrillCtx): Promise<void>;
-}
-
-export interface Ack {
-  id: number;
-  at: number;
 }
 
 export interface DrillResult {
   scenario: string;
+  setting: Setting;
+  /** The scenario's name, with `@setting` unless it ran under the default setting. */
+  drill: string;
   title: string;
   startedAt: string;
   pass: boolean;
   failures: string[];
+  /** Figures the setting's trade-off allows, reported instead of failing the drill. */
+  reported: string[];
   writeOutageS: number | null;
   vipMoveS: number | null;
   promotionS: number | null;
@@ -70,6 +74,10 @@ export interface DrillResult {
   splitBrainMs: number;
   /** Sample-and-hold upper bound (includes up to one sampling interval around each change). */
   splitBrainUpperMs: number;
+  /** Writes acknowledged by the old master after the new master acknowledged its first. Must be 0. */
+  staleAcks: number;
+  /** Both nodes writable at all, VIP or not (proven by the samples; goal 0). */
+  bothWritableMs: number;
   topology: string;
   finalMaster: string | null;
   marks: { t: number; label: string }[];
@@ -89,6 +97,8 @@ export interface DrillResult {
 
 const WARMUP_MS = 3000;
 const SETTLE_MS = 30_000;
+/** Where a setting's trade-off allows any end, waiting for the expected one only costs time. */
+const SETTLE_TRADE_OFF_MS = 10_000;
 
 function startWriter(onLine: (o: Record<string, unknown>) => void): ChildProcess {
   rmSync(rootPath('c', '/run/writer.stop'), { force: true });
@@ -155,20 +165,13 @@ function makeCtx(marks: Mark[], log: (s: string) => void): DrillCtx {
         await startKeepalived(h);
       }
     },
+    async operatorStopKeepalived(h) {
+      this.mark(`operator: stop keepalived on ${HOSTS[h].hostname}`);
+      await inHost(requireHolder(h), `p=$(cat ${KEEPALIVED_PID} 2>/dev/null) && kill -TERM "$p"
+for i in $(seq 100); do kill -0 "$p" 2>/dev/null || exit 0; sleep 0.1; done; exit 1`, { timeoutMs: 15_000 });
+    },
     log,
   };
-}
-
-interface NodeFinal {
-  host: DbHostId;
-  alive: boolean;
-  mysqld: boolean;
-  vip: boolean;
-  readOnly?: boolean;
-  io?: string;
-  sqlThread?: string;
-  masterHost?: string;
-  gtid?: string;
 }
 
 async function nodeFinal(h: DbHostId): Promise<NodeFinal> {
@@ -185,211 +188,252 @@ async function nodeFinal(h: DbHostId): Promise<NodeFinal> {
   };
 }
 
-/** Judges the pair: undefined while it matches the expectation, else what differs. */
-function judgeTopology(nodes: NodeFinal[], exp: Expectation): { ok: boolean; text: string; master: DbHostId | null } {
-  const holders = nodes.filter((n) => n.alive && n.vip);
-  const writable = nodes.filter((n) => n.mysqld && n.readOnly === false);
-  const describe = (n: NodeFinal): string => {
-    const name = HOSTS[n.host].hostname;
-    if (!n.alive) return `${name}: host down`;
-    if (!n.mysqld) return `${name}: mysqld down${n.vip ? ' (holds VIP!)' : ''}`;
-    const repl = n.io === undefined ? 'no replication configured'
-      : n.io === 'Yes' && n.sqlThread === 'Yes' ? `replicating from ${n.masterHost}`
-      : `replication from ${n.masterHost} stopped (io=${n.io} sql=${n.sqlThread})`;
-    return `${name}: ${n.readOnly ? 'read-only' : 'WRITABLE'}${n.vip ? ' +VIP' : ''}, ${repl}`;
-  };
-  const text = nodes.map(describe).join('; ');
-  if (holders.length === 0 && writable.length === 0 && exp.refusalAllowed) return { ok: true, text: `no master (refused): ${text}`, master: null };
-  if (holders.length !== 1) return { ok: false, text: `${holders.length} VIP holders: ${text}`, master: null };
-  const m = holders[0]!;
-  if (!(m.mysqld && m.readOnly === false)) return { ok: false, text: `VIP holder not writable: ${text}`, master: null };
-  if (writable.length !== 1) return { ok: false, text: `two writable nodes: ${text}`, master: m.host };
-  if (m.host !== exp.master && !exp.refusalAllowed) return { ok: false, text: `master is ${HOSTS[m.host].hostname}, expected ${HOSTS[exp.master].hostname}: ${text}`, master: m.host };
-  const o = nodes.find((n) => n.host !== m.host)!;
-  const replicaOk = o.mysqld && o.readOnly === true && o.io === 'Yes' && o.sqlThread === 'Yes' && o.masterHost === HOSTS[m.host].ip;
-  const otherState: OtherExpectation = !o.alive || !o.mysqld ? 'down' : replicaOk ? 'replica' : o.readOnly ? 'fenced' : 'replica';
-  if (o.mysqld && o.readOnly === false) return { ok: false, text: `other node writable: ${text}`, master: m.host };
-  const allowed: readonly OtherExpectation[] = typeof exp.other === 'string' ? [exp.other] : exp.other;
-  if (!allowed.includes(otherState)) return { ok: false, text: `other node is ${otherState}, expected ${allowed.join(' or ')}: ${text}`, master: m.host };
-  if (otherState === 'fenced') {
-    const why = fencedReason(o.host);
-    if (why === undefined) return { ok: false, text: `other node fenced without a logged reason: ${text}`, master: m.host };
-    return { ok: true, text: `${text} [fenced: ${why}]`, master: m.host };
-  }
-  return { ok: true, text, master: m.host };
-}
-
-/** The toolkit's own reason for leaving a node fenced: the last failed BACKUP transition in its notify log. */
+/**
+ * The toolkit's own reason for leaving a node fenced: its step-down marker (a newer master fenced it, or it
+ * fenced itself), else the last failed BACKUP transition in its notify log.
+ */
 function fencedReason(h: DbHostId): string | undefined {
-  let text = '';
-  try {
-    text = readFileSync(rootPath(h, '/var/log/keepalived-mysql/notify.log'), 'utf8');
-  } catch {
-    return undefined;
+  const read = (path: string): string | undefined => {
+    try {
+      return readFileSync(rootPath(h, path), 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const marker = read(`/var/lib/keepalived-mysql/${STEPDOWN_FILE}`);
+  if (marker !== undefined) {
+    try {
+      const m = parseStepDown(marker, STEPDOWN_FILE);
+      return `stepped down by ${m.by} (term ${m.term}): ${m.reason}`.slice(0, 160);
+    } catch {
+      return undefined;
+    }
   }
-  const line = text.split('\n').reverse().find((l) => /transition to BACKUP ended: /.test(l));
+  const line = (read('/var/log/keepalived-mysql/notify.log') ?? '').split('\n').reverse().find((l) => /transition to BACKUP ended: /.test(l));
   if (!line) return undefined;
   return (/transition to BACKUP ended: ([^{]*)/.exec(line)?.[1] ?? '').trim().slice(0, 160);
 }
 
-export async function runDrill(sc: Scenario, labOpts: LabOptions, log: (s: string) => void, logDir?: string): Promise<DrillResult> {
-  const tStart = Date.now();
-  log(`drill ${sc.name}: ${sc.title}`);
-  await up({ ...labOpts, log: () => {} });
-  const obs = new Observer();
-  await obs.start();
-  const acks: Ack[] = [];
-  const errors: { t: number; msg: string }[] = [];
-  const notes: string[] = [];
-  const writer = startWriter((o) => {
-    if (o['e'] === 'ack') acks.push({ id: Number(o['id']), at: Number(o['at']) });
-    else if (o['e'] === 'err') errors.push({ t: Number(o['at']), msg: String(o['msg']) });
-  });
-  const marks: Mark[] = [];
-  const ctx = makeCtx(marks, log);
-  const t0 = Date.now();
-  let failure: string | undefined;
-  let faultAt = t0 + WARMUP_MS;
-  try {
-    await waitFor('the writer to get acknowledgements', 20_000, async () => (acks.length > 20 ? true : undefined), 100);
-    await sleep(Math.max(0, t0 + WARMUP_MS - Date.now()));
-    faultAt = Date.now();
-    ctx.faultAt = faultAt;
-    await sc.run(ctx);
-  } catch (err) {
-    failure = `drill step failed: ${(err as Error).message.split('\n')[0]}`;
-    log(`  ${failure}`);
-  }
-  faultAt = ctx.faultAt;
-  // Settle: wait for the expected topology (bounded), then keep writing 2 s more.
-  let nodes: NodeFinal[] = [];
-  let verdict = { ok: false, text: '', master: null as DbHostId | null };
-  const settleEnd = Date.now() + SETTLE_MS;
-  for (;;) {
-    nodes = await Promise.all(DB_HOSTS.map((h) => nodeFinal(h)));
-    verdict = judgeTopology(nodes, sc.expect);
-    if (verdict.ok || Date.now() > settleEnd) break;
-    await sleep(500);
-  }
-  if (verdict.ok) ctx.mark('topology settled');
-  await sleep(2000);
-  await stopWriter(writer);
-  const end = Date.now();
-  await obs.stop();
-  nodes = await Promise.all(DB_HOSTS.map((h) => nodeFinal(h)));
-  verdict = judgeTopology(nodes, sc.expect);
+async function topologyNow(exp: Expectation): Promise<{ nodes: NodeFinal[]; verdict: TopologyVerdict }> {
+  const nodes = await Promise.all(DB_HOSTS.map((h) => nodeFinal(h)));
+  return { nodes, verdict: judgeTopology(nodes, exp, fencedReason) };
+}
 
-  // Acknowledged rows missing on the final master (or on the most advanced live node when there is none).
-  let lostIds: number[] = [];
-  const finalHost = verdict.master ?? nodes.filter((n) => n.mysqld).map((n) => n.host)[0];
-  if (finalHost !== undefined) {
-    const rows = await sql(finalHost, 'SELECT id FROM drill.writes', 10_000).catch(() => undefined);
-    if (rows === undefined) notes.push(`could not read drill.writes on ${HOSTS[finalHost].hostname}`);
-    else {
-      const have = new Set(rows.split('\n').filter(Boolean).map(Number));
-      lostIds = acks.filter((a) => !have.has(a.id)).map((a) => a.id);
-    }
-  } else {
-    lostIds = acks.map((a) => a.id);
-    notes.push('no live server to read the rows from');
+/** The drill's moving parts: the observer, the writer and what it reported, the scenario's context. */
+class DrillSession {
+  readonly obs = new Observer();
+  readonly acks: Ack[] = [];
+  readonly errors: { t: number; msg: string }[] = [];
+  readonly marks: Mark[] = [];
+  readonly ctx: DrillCtx;
+  readonly t0: number;
+  private writer: ChildProcess | undefined;
+
+  constructor(log: (s: string) => void) {
+    this.ctx = makeCtx(this.marks, log);
+    this.t0 = Date.now();
   }
-  // The replica, if it replicates, must hold every acknowledged row too once caught up.
+
+  async start(): Promise<void> {
+    await this.obs.start();
+    this.writer = startWriter((o) => {
+      if (o['e'] === 'ack') this.acks.push({ id: Number(o['id']), at: Number(o['at']), ...serverOf(Number(o['sid'])) });
+      else if (o['e'] === 'err') this.errors.push({ t: Number(o['at']), msg: String(o['msg']) });
+    });
+  }
+
+  /** Warm-up writes, then the fault and the scenario's steps; a step that throws is the drill's failure. */
+  async inject(sc: Scenario): Promise<string | undefined> {
+    try {
+      await waitFor('the writer to get acknowledgements', 20_000, async () => (this.acks.length > 20 ? true : undefined), 100);
+      await sleep(Math.max(0, this.t0 + WARMUP_MS - Date.now()));
+      this.ctx.faultAt = Date.now();
+      await sc.run(this.ctx);
+      return undefined;
+    } catch (err) {
+      const failure = `drill step failed: ${(err as Error).message.split('\n')[0]}`;
+      this.ctx.log(`  ${failure}`);
+      return failure;
+    }
+  }
+
+  /** Waits (bounded) for the expected topology, keeps writing CLOSING_WRITES_MS more, stops the writer and the observer. */
+  async settle(exp: Expectation, timeoutMs: number): Promise<number> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const { verdict } = await topologyNow(exp);
+      if (verdict.ok) {
+        this.ctx.mark('topology settled');
+        break;
+      }
+      if (Date.now() > until) break;
+      await sleep(500);
+    }
+    await sleep(CLOSING_WRITES_MS);
+    if (this.writer) await stopWriter(this.writer);
+    const end = Date.now();
+    await this.obs.stop();
+    return end;
+  }
+}
+
+function serverOf(sid: number): { server?: DbHostId } {
+  const h = DB_HOSTS.find((x) => HOSTS[x].serverId === sid);
+  return h === undefined ? {} : { server: h };
+}
+
+/** Acknowledged ids missing on the final master (or on the live node when there is none), and notes. */
+async function countLost(acks: readonly Ack[], nodes: readonly NodeFinal[], verdict: TopologyVerdict, notes: string[]): Promise<number[]> {
+  const finalHost = verdict.master ?? nodes.find((n) => n.mysqld)?.host;
+  if (finalHost === undefined) {
+    notes.push('no live server to read the rows from');
+    return acks.map((a) => a.id);
+  }
+  const rows = await sql(finalHost, 'SELECT id FROM drill.writes', 10_000).catch(() => undefined);
+  if (rows === undefined) {
+    notes.push(`could not read drill.writes on ${HOSTS[finalHost].hostname}`);
+    return [];
+  }
+  const lost = lostIds(acks, new Set(rows.split('\n').filter(Boolean).map(Number)));
+  // The replica, if it replicates, must hold every row too once caught up.
   const other = verdict.master ? nodes.find((n) => n.host !== verdict.master) : undefined;
-  if (other && other.io === 'Yes' && finalHost) {
-    const master = nodes.find((n) => n.host === finalHost);
-    await waitFor('the replica to catch up', 10_000, async () => {
-      const g = await sql(other.host, 'SELECT @@gtid_slave_pos', 3000);
-      return g === master?.gtid ? true : undefined;
-    }, 200).catch(() => notes.push(`replica ${HOSTS[other.host].hostname} did not reach the master's GTID ${master?.gtid ?? ''}`));
+  const master = nodes.find((n) => n.host === finalHost);
+  if (other?.io === 'Yes') {
+    await waitFor('the replica to catch up', 10_000, async () => ((await sql(other.host, 'SELECT @@gtid_slave_pos', 3000)) === master?.gtid ? true : undefined), 200)
+      .catch(() => notes.push(`replica ${HOSTS[other.host].hostname} did not reach the master's GTID ${master?.gtid ?? ''}`));
     const rc = await sql(other.host, 'SELECT COUNT(*) FROM drill.writes', 5000).catch(() => '?');
     const mc = await sql(finalHost, 'SELECT COUNT(*) FROM drill.writes', 5000).catch(() => '?');
     if (rc !== mc) notes.push(`replica has ${rc} rows, master ${mc}`);
   }
+  return lost;
+}
 
+export async function runDrill(sc: Scenario, labOpts: LabOptions, log: (s: string) => void, logDir?: string): Promise<DrillResult> {
+  const tStart = Date.now();
+  const setting = labOpts.setting ?? DEFAULT_SETTING;
+  const tradeOff = sc.tradeOff ? REPORTED_UNDER_TRADE_OFF[setting] : [];
+  log(`drill ${drillName(sc.name, setting)}: ${sc.title}`);
+  await up({ ...labOpts, log: () => {} });
+  const session = new DrillSession(log);
+  await session.start();
+  const stepFailure = await session.inject(sc);
+  const end = await session.settle(sc.expect, tradeOff.includes('topology') ? SETTLE_TRADE_OFF_MS : SETTLE_MS);
+  const { nodes, verdict } = await topologyNow(sc.expect);
+  const notes: string[] = [];
+  const lost = await countLost(session.acks, nodes, verdict, notes);
+  const figures = measure(session, end);
+  const judgement = judgeDrill({ ...(stepFailure ? { stepFailure } : {}), figures: { ...figures, lost: lost.length }, topology: verdict, expect: sc.expect, tradeOff });
+  const result = buildResult({ sc, setting, tStart, end, session, figures, lost, verdict, judgement, notes });
+  if (logDir) saveHostLogs(logDir);
+  log(`  → ${result.pass ? 'PASS' : 'FAIL'} outage ${result.writeOutageS}s vip ${result.vipMoveS ?? '-'}s lost ${result.lost} split ${result.splitBrainMs}ms (≤${result.splitBrainUpperMs}) stale ${result.staleAcks} both-writable ${result.bothWritableMs}ms; ${verdict.text}`);
+  for (const f of judgement.failures) log(`    ✗ ${f}`);
+  for (const r of judgement.reported) log(`    ~ ${r} (${setting}: reported)`);
+  return result;
+}
+
+interface Measured extends Omit<Figures, 'lost'> {
+  outageMs: number;
+  vipArrival?: number;
+  promotedAt?: number;
+  firstNewAckAt?: number;
+  bothWritableMs: number;
+  vipAt: (h: DbHostId, t: number) => boolean;
+}
+
+/** The figures from the observer and the writer's acknowledgements. */
+function measure(s: DrillSession, end: number): Measured {
+  const faultAt = s.ctx.faultAt;
   const newMaster = peerOf('a');
-  const vipArr = sc.expect.failover ? obs.vipArrival(newMaster, faultAt) : undefined;
-  const anyMove = obs.vipArrival('b', faultAt);
-  const prom = sc.expect.failover ? obs.firstWritable(newMaster, faultAt) : undefined;
-  // Write outage: the longest gap between acknowledgements from the last one before the fault on.
-  const ackTimes = acks.map((a) => a.at).sort((x, y) => x - y);
-  const before = ackTimes.filter((t) => t <= faultAt);
-  let prev = before.length > 0 ? before[before.length - 1]! : faultAt;
-  let gap = 0;
-  for (const t of ackTimes.filter((x) => x > faultAt)) {
-    gap = Math.max(gap, t - prev);
-    prev = t;
-  }
-  gap = Math.max(gap, end - 2000 > prev ? end - prev : 0);
-  const vipAt = (h: DbHostId, t: number): boolean => obs.vipAt(h, t) && !((ctx.deadSince[h] ?? Infinity) <= t);
-  const split = obs.splitBrainMs(t0, end, vipAt, 'proven');
-  const splitUpper = obs.splitBrainMs(t0, end, vipAt, 'upper');
+  const vipArrival = s.obs.vipArrival(newMaster, faultAt);
+  const promotedAt = s.obs.firstWritable(newMaster, faultAt);
+  // A powered-off host's leftover VIP address serves nothing.
+  const vipAt = (h: DbHostId, t: number): boolean => s.obs.vipAt(h, t) && !((s.ctx.deadSince[h] ?? Infinity) <= t);
+  const stale = staleAcks(s.acks, faultAt);
+  return {
+    outageMs: writeOutageMs(s.acks.map((a) => a.at), faultAt, end),
+    ...(vipArrival !== undefined ? { vipArrival, vipMoveMs: vipArrival - faultAt } : {}),
+    ...(promotedAt !== undefined ? { promotedAt } : {}),
+    ...(stale.firstNewAt !== undefined ? { firstNewAckAt: stale.firstNewAt } : {}),
+    staleAcks: stale.count,
+    splitBrainMs: s.obs.splitBrainMs(s.t0, end, vipAt, 'proven'),
+    splitBrainUpperMs: s.obs.splitBrainMs(s.t0, end, vipAt, 'upper'),
+    bothWritableMs: s.obs.splitBrainMs(s.t0, end, () => true, 'proven'),
+    vipAt,
+  };
+}
 
-  const failures: string[] = [];
-  if (failure) failures.push(failure);
-  if (lostIds.length > 0) failures.push(`${lostIds.length} acknowledged rows missing on the final master`);
-  if (split > 0) failures.push(`${split} ms with both nodes writable and holding the VIP`);
-  if (splitUpper > 2 * SAMPLE_MS) failures.push(`up to ${splitUpper} ms with both nodes writable and holding the VIP (sample-and-hold)`);
-  if (!verdict.ok) failures.push(`topology: ${verdict.text}`);
-  if (sc.expect.failover && vipArr === undefined && !sc.expect.refusalAllowed) failures.push('the VIP never moved');
-  if (!sc.expect.failover && anyMove !== undefined) failures.push(`the VIP moved (at +${((anyMove - faultAt) / 1000).toFixed(2)} s) though no failover was expected`);
-
+function buildResult(r: {
+  sc: Scenario; setting: Setting; tStart: number; end: number; session: DrillSession; figures: Measured; lost: number[];
+  verdict: TopologyVerdict; judgement: DrillJudgement; notes: string[];
+}): DrillResult {
+  const { session: s, figures: f, end } = r;
+  const t0 = s.t0;
+  const faultAt = s.ctx.faultAt;
   const rel = (t: number): number => t - t0;
+  const newMaster = HOSTS[peerOf('a')].hostname;
+  const allMarks = [{ at: faultAt, label: 'fault' }, ...s.marks.filter((m) => m.label !== 'fault')];
+  if (f.vipArrival !== undefined) allMarks.push({ at: f.vipArrival, label: `VIP on ${newMaster}` });
+  if (f.promotedAt !== undefined) allMarks.push({ at: f.promotedAt, label: `${newMaster} writable` });
+  if (f.firstNewAckAt !== undefined) allMarks.push({ at: f.firstNewAckAt, label: `first ack from ${newMaster}` });
+  allMarks.sort((x, y) => x.at - y.at);
+  return {
+    scenario: r.sc.name,
+    setting: r.setting,
+    drill: drillName(r.sc.name, r.setting),
+    title: r.sc.title,
+    startedAt: new Date(r.tStart).toISOString(),
+    pass: r.judgement.failures.length === 0,
+    failures: r.judgement.failures,
+    reported: r.judgement.reported,
+    writeOutageS: round(f.outageMs / 1000),
+    vipMoveS: f.vipMoveMs === undefined ? null : round(f.vipMoveMs / 1000),
+    promotionS: f.promotedAt === undefined ? null : round((f.promotedAt - faultAt) / 1000),
+    acked: s.acks.length,
+    lost: r.lost.length,
+    lostIds: r.lost.slice(0, 50),
+    splitBrainMs: f.splitBrainMs,
+    splitBrainUpperMs: f.splitBrainUpperMs,
+    staleAcks: f.staleAcks,
+    bothWritableMs: f.bothWritableMs,
+    topology: r.verdict.text,
+    finalMaster: r.verdict.master ? HOSTS[r.verdict.master].hostname : null,
+    marks: allMarks.map((m) => ({ t: rel(m.at), label: m.label })),
+    durationS: round((Date.now() - r.tStart) / 1000),
+    timeline: {
+      t0, end: rel(end), faultAt: rel(faultAt), ackBuckets: ackBuckets(s.acks, t0, end),
+      vip: intervals(t0, end, f.vipAt),
+      writable: intervals(t0, end, (h, t) => s.obs.writableAt(h, t)),
+      errors: s.errors.slice(0, 200).map((e) => ({ t: rel(e.t), msg: e.msg })),
+    },
+    notes: r.notes,
+  };
+}
+
+function ackBuckets(acks: readonly Ack[], t0: number, end: number): number[] {
   const buckets = new Array<number>(Math.ceil((end - t0) / 100) + 1).fill(0);
-  for (const t of ackTimes) {
-    const i = Math.floor((t - t0) / 100);
+  for (const a of acks) {
+    const i = Math.floor((a.at - t0) / 100);
     if (i >= 0 && i < buckets.length) buckets[i] = (buckets[i] ?? 0) + 1;
   }
-  const intervals = (pred: (h: DbHostId, t: number) => boolean): { host: string; from: number; to: number }[] => {
-    const out: { host: string; from: number; to: number }[] = [];
-    for (const h of DB_HOSTS) {
-      let open: number | undefined;
-      for (let t = t0; t <= end; t += 25) {
-        const v = pred(h, t);
-        if (v && open === undefined) open = t;
-        if (!v && open !== undefined) {
-          out.push({ host: HOSTS[h].hostname, from: rel(open), to: rel(t) });
-          open = undefined;
-        }
-      }
-      if (open !== undefined) out.push({ host: HOSTS[h].hostname, from: rel(open), to: rel(end) });
-    }
-    return out;
-  };
-  const allMarks = [{ at: faultAt, label: 'fault' }, ...marks.filter((m) => m.label !== 'fault')];
-  if (vipArr !== undefined) allMarks.push({ at: vipArr, label: `VIP on ${HOSTS[newMaster].hostname}` });
-  if (prom !== undefined) allMarks.push({ at: prom, label: `${HOSTS[newMaster].hostname} writable` });
-  allMarks.sort((x, y) => x.at - y.at);
+  return buckets;
+}
 
-  const result: DrillResult = {
-    scenario: sc.name,
-    title: sc.title,
-    startedAt: new Date(tStart).toISOString(),
-    pass: failures.length === 0,
-    failures,
-    writeOutageS: round(gap / 1000),
-    vipMoveS: vipArr === undefined ? null : round((vipArr - faultAt) / 1000),
-    promotionS: prom === undefined ? null : round((prom - faultAt) / 1000),
-    acked: acks.length,
-    lost: lostIds.length,
-    lostIds: lostIds.slice(0, 50),
-    splitBrainMs: split,
-    splitBrainUpperMs: splitUpper,
-    topology: verdict.text,
-    finalMaster: verdict.master ? HOSTS[verdict.master].hostname : null,
-    marks: allMarks.map((m) => ({ t: rel(m.at), label: m.label })),
-    durationS: round((Date.now() - tStart) / 1000),
-    timeline: {
-      t0, end: rel(end), faultAt: rel(faultAt), ackBuckets: buckets,
-      vip: intervals(vipAt),
-      writable: intervals((h, t) => obs.writableAt(h, t)),
-      errors: errors.slice(0, 200).map((e) => ({ t: rel(e.t), msg: e.msg })),
-    },
-    notes,
-  };
-  if (logDir) saveHostLogs(logDir);
-  log(`  → ${result.pass ? 'PASS' : 'FAIL'} outage ${result.writeOutageS}s vip ${result.vipMoveS ?? '-'}s lost ${result.lost} split ${split}ms (≤${splitUpper}); ${verdict.text}`);
-  for (const f of failures) log(`    ✗ ${f}`);
-  return result;
+/** Spans (ms relative to t0, 25 ms resolution) during which `pred` holds, per host, for the picture. */
+function intervals(t0: number, end: number, pred: (h: DbHostId, t: number) => boolean): { host: string; from: number; to: number }[] {
+  const out: { host: string; from: number; to: number }[] = [];
+  for (const h of DB_HOSTS) {
+    let open: number | undefined;
+    for (let t = t0; t <= end; t += 25) {
+      const v = pred(h, t);
+      if (v && open === undefined) open = t;
+      if (!v && open !== undefined) {
+        out.push({ host: HOSTS[h].hostname, from: open - t0, to: t - t0 });
+        open = undefined;
+      }
+    }
+    if (open !== undefined) out.push({ host: HOSTS[h].hostname, from: open - t0, to: end - t0 });
+  }
+  return out;
 }
 
 /** Keeps each host's logs (keepalived, the toolkit, mysqld, sshd) for reading after the lab is gone. */

@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 
 // Process helpers of the lab: every command has a timeout; failures carry the command's stderr, one line.
 
@@ -44,11 +44,6 @@ export function nsenterArgs(holderPid: number): string[] {
   return ['-t', String(holderPid), '-n', '-m', '-p', '-u', '--'];
 }
 
-/** A long-running process inside a host; the caller owns it and must stop it. */
-export function spawnInHost(holderPid: number, cmd: string, args: readonly string[]): ChildProcess {
-  return spawn('nsenter', [...nsenterArgs(holderPid), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `probe` until it returns a value other than undefined, or fails after timeoutMs naming `what`. */
@@ -67,8 +62,4 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
     }
     await sleep(everyMs);
   }
-}
-
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }

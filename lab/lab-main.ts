@@ -1,8 +1,9 @@
 import { LabError } from './exec.js';
-import { status, teardown, up } from './lab.js';
+import { status, teardown, up, type LabOptions } from './lab.js';
+import { SETTINGS, parseSetting, parseWiring } from './settings.js';
 
-// `npm run lab -- up [--stub-bins] [--wiring fifo] | down | status`
-const USAGE = 'usage: npm run lab -- up [--stub-bins] [--wiring script|fifo] | down | status';
+// `npm run lab -- up [--setting NAME] [--wiring fifo|script] [--stub-bins] | down | status`
+const USAGE = `usage: npm run lab -- up [--setting ${SETTINGS.join('|')}] [--wiring fifo|script] [--stub-bins] | down | status`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -10,15 +11,16 @@ async function main(argv: string[]): Promise<number> {
   if (process.getuid?.() !== 0) throw new LabError('the lab needs root (network namespaces, bind mounts)');
   switch (cmd) {
     case 'up': {
-      let stubBins = false;
-      let wiring: 'script' | 'fifo' = 'script';
+      const opts: LabOptions = { log };
       for (let i = 0; i < rest.length; i++) {
         const a = rest[i];
-        if (a === '--stub-bins') stubBins = true;
-        else if (a === '--wiring' && (rest[i + 1] === 'script' || rest[i + 1] === 'fifo')) wiring = rest[++i] as 'script' | 'fifo';
+        const val = (): string => rest[++i] ?? '';
+        if (a === '--stub-bins') opts.stubBins = true;
+        else if (a === '--wiring') opts.wiring = parseWiring(val());
+        else if (a === '--setting') opts.setting = parseSetting(val());
         else throw new LabError(`unknown option ${a ?? ''}; ${USAGE}`);
       }
-      await up({ stubBins, wiring, log });
+      await up(opts);
       return 0;
     }
     case 'down':

@@ -1,44 +1,30 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { renderTemplate } from '../src/keepalived/render.js';
-import { inHost, LabError, run, shq, sleep, waitFor } from './exec.js';
+import { inHost, LabError, run, sleep, waitFor } from './exec.js';
+import { keepalivedFiles, knownHostsLine, myCnfValues, nodeConfig, witnessAuthorizedKeys } from './node-files.js';
+import { DEFAULT_SETTING, DEFAULT_WIRING, type Setting, type Wiring } from './settings.js';
 import {
-  CONFIG_PATH, DB_HOSTS, HOST_MOUNTS, HOSTS, KEEPALIVED_PID, LAB_DIR, MYSQL_SOCKET, PASSWORDS, REPO, SUBNET_PREFIX,
-  SWITCH_NS, USERS, VIP, VRID, hostDir, peerOf, rootPath, type DbHostId, type HostId,
+  BIN_DIR_IN_HOST, CONFIG_PATH, REPO_IN_HOST, DB_HOSTS, HOST_MOUNTS, HOSTS, KEEPALIVED_PID, LAB_DIR, NOTIFY_FIFO, PASSWORDS, REPO, SUBNET_PREFIX,
+  SWITCH_NS, USERS, VIP, hostDir, peerOf, rootPath, type DbHostId, type HostId,
 } from './topology.js';
 
 // The lab: three hosts (db1, db2, client) made of network + pid + mount + uts namespaces on one bridge.
 // Nothing is added to the machine's root network namespace; everything else lives under LAB_DIR.
 
-export const NAMESPACES = [HOSTS.a.ns, HOSTS.b.ns, HOSTS.c.ns, SWITCH_NS] as const;
-/** Where the repository is mounted inside every host: a root-owned path, as an installed package would be. */
-export const BIN_DIR_IN_HOST = '/opt/keepalived-mysql/bin';
-export const REPO_IN_HOST = '/opt/keepalived-mysql';
+const NAMESPACES = [HOSTS.a.ns, HOSTS.b.ns, HOSTS.c.ns, SWITCH_NS] as const;
 const INIT_MARK = 'km-lab-init';
 
 export interface LabOptions {
   /** Wire keepalived to tiny shell stand-ins instead of bin/check-mysql and bin/notify (lab self-test). */
   stubBins?: boolean;
-  /** keepalived notify wiring: a notify script (default) or the notify FIFO consumer. */
-  wiring?: 'script' | 'fifo';
+  /** keepalived notify wiring (default: the notify FIFO, as the README recommends). */
+  wiring?: Wiring;
+  /** What the toolkit is told about partitions (default: with the client host as witness). */
+  setting?: Setting;
   log?: (line: string) => void;
 }
-
-export interface NodeTuning {
-  checkRetries: number;
-  checkRetryIntervalMs: number;
-  checkDeadlineMs: number;
-  checkTimeoutS: number;
-  semiSyncTimeoutMs: number;
-}
-export const TUNING: NodeTuning = {
-  checkRetries: 2,
-  checkRetryIntervalMs: 500,
-  checkDeadlineMs: 4000,
-  checkTimeoutS: 5,
-  semiSyncTimeoutMs: 2000,
-};
 
 // ---------- holders (one long-lived PID 1 per host) ----------
 
@@ -181,30 +167,19 @@ async function idOf(user: string): Promise<{ uid: number; gid: number }> {
   return { uid, gid };
 }
 
+function json(pathInRepo: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(REPO, pathInRepo), 'utf8')) as Record<string, unknown>;
+}
+
 async function writeDbHostFiles(h: DbHostId, opts: LabOptions): Promise<void> {
-  const me = HOSTS[h];
-  const peer = HOSTS[peerOf(h)];
-  write(h, '/etc/mysql/my.cnf', renderTemplate(template('my.cnf.tmpl'), {
-    nodeName: me.hostname, serverId: me.serverId, semiSyncTimeoutMs: TUNING.semiSyncTimeoutMs,
-  }));
-  write(h, CONFIG_PATH, renderTemplate(template('node-config.json.tmpl'), {
-    nodeName: me.hostname, adminUser: USERS.admin, replUser: USERS.repl, connectTimeoutMs: 500,
-    peerName: peer.hostname, peerHost: peer.ip, keepalivedPidFile: KEEPALIVED_PID,
-    checkRetries: TUNING.checkRetries, checkRetryIntervalMs: TUNING.checkRetryIntervalMs, checkDeadlineMs: TUNING.checkDeadlineMs,
-    gatewayHost: HOSTS.c.ip, gatewayPort: 9,
-  }), 0o600);
+  write(h, '/etc/mysql/my.cnf', renderTemplate(template('my.cnf.tmpl'), myCnfValues(h)));
+  const config = nodeConfig(json('templates/config.example.json'), h, opts.setting ?? DEFAULT_SETTING);
+  write(h, CONFIG_PATH, `${JSON.stringify(config, null, 2)}\n`, 0o600);
   write(h, '/etc/keepalived-mysql/mysql.password', `${PASSWORDS.admin}\n`, 0o600);
   write(h, '/etc/keepalived-mysql/repl.password', `${PASSWORDS.repl}\n`, 0o600);
   const binDir = opts.stubBins ? '/etc/keepalived/stub-bin' : BIN_DIR_IN_HOST;
-  const wiring = opts.wiring ?? 'script';
-  const values: Record<string, string | number> = {
-    nodeName: me.hostname, binDir, configPath: CONFIG_PATH, keepalivedPidFile: KEEPALIVED_PID,
-    checkTimeoutS: TUNING.checkTimeoutS, interface: 'eth0', virtualRouterId: VRID, priority: me.priority,
-    vip: VIP, vipPrefix: SUBNET_PREFIX,
-  };
-  if (wiring === 'fifo') values['notifyFifo'] = '/run/keepalived-notify.fifo';
-  write(h, '/etc/keepalived/keepalived.conf',
-    renderTemplate(template(wiring === 'fifo' ? 'keepalived-fifo.conf.tmpl' : 'keepalived.conf.tmpl'), values));
+  const k = keepalivedFiles(json(`keepalived/node-${h}.values.json`), h, wiringOf(opts), binDir);
+  write(h, '/etc/keepalived/keepalived.conf', renderTemplate(template(k.template), k.values));
   if (opts.stubBins) {
     write(h, '/etc/keepalived/stub-bin/check-mysql', STUB_CHECK, 0o755);
     write(h, '/etc/keepalived/stub-bin/notify', STUB_NOTIFY, 0o755);
@@ -230,9 +205,15 @@ fi
 exit 0
 `;
 
+/** The stand-in bins read no FIFO: --stub-bins always uses the script wiring. */
+function wiringOf(opts: LabOptions): Wiring {
+  return opts.stubBins ? 'script' : opts.wiring ?? DEFAULT_WIRING;
+}
+
 async function sshKeys(): Promise<void> {
-  // Host keys and root's key per DB host; each trusts the other's host key and user key.
-  for (const h of DB_HOSTS) {
+  // Every host gets a host key and root's key; each DB host trusts its peer (full login) and the client's
+  // host key; the client (the witness) lets the DB hosts' keys forward ports to the nodes only.
+  for (const h of ['a', 'b', 'c'] as const) {
     for (const f of ['ssh_host_rsa_key', 'ssh_host_ecdsa_key', 'ssh_host_ed25519_key']) {
       rmSync(rootPath(h, `/etc/ssh/${f}`), { force: true });
       rmSync(rootPath(h, `/etc/ssh/${f}.pub`), { force: true });
@@ -241,13 +222,14 @@ async function sshKeys(): Promise<void> {
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${HOSTS[h].hostname}`, '-f', rootPath(h, '/root/.ssh/id_ed25519')]);
     write(h, '/etc/ssh/sshd_config', SSHD_CONFIG);
   }
+  const userKey = (h: HostId): string => readFileSync(rootPath(h, '/root/.ssh/id_ed25519.pub'), 'utf8');
+  const hostKeyLine = (h: HostId): string => knownHostsLine(HOSTS[h].ip, HOSTS[h].hostname, readFileSync(rootPath(h, '/etc/ssh/ssh_host_ed25519_key.pub'), 'utf8'));
   for (const h of DB_HOSTS) {
     const p = peerOf(h);
-    const peerUserKey = readFileSync(rootPath(p, '/root/.ssh/id_ed25519.pub'), 'utf8');
-    const peerHostKey = readFileSync(rootPath(p, '/etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
-    write(h, '/root/.ssh/authorized_keys', peerUserKey, 0o600);
-    write(h, '/root/.ssh/known_hosts', `${HOSTS[p].ip},${HOSTS[p].hostname} ${peerHostKey}\n`, 0o644);
+    write(h, '/root/.ssh/authorized_keys', userKey(p), 0o600);
+    write(h, '/root/.ssh/known_hosts', hostKeyLine(p) + hostKeyLine('c'), 0o644);
   }
+  write('c', '/root/.ssh/authorized_keys', witnessAuthorizedKeys(DB_HOSTS.map(userKey)), 0o600);
 }
 
 const SSHD_CONFIG = `# lab sshd: key login only
@@ -296,13 +278,15 @@ setsid /usr/sbin/mariadbd --defaults-file=/etc/mysql/my.cnf </dev/null >>/var/lo
   }, 200);
 }
 
-export async function startSshd(h: DbHostId): Promise<void> {
+export async function startSshd(h: HostId): Promise<void> {
   await inHost(requireHolder(h), 'mkdir -p /run/sshd && chmod 755 /run/sshd && /usr/sbin/sshd -f /etc/ssh/sshd_config </dev/null >>/var/log/sshd.log 2>&1', { timeoutMs: 10_000 });
 }
 
 export async function startKeepalived(h: DbHostId): Promise<void> {
   const pid = requireHolder(h);
-  await inHost(pid, `rm -f ${KEEPALIVED_PID} /run/keepalived_vrrp.pid
+  // keepalived does not create the notify FIFO's directory ("Unable to create vrrp_notify fifo"); /run is a
+  // tmpfs, so a host needs it made at every boot (e.g. systemd RuntimeDirectory=keepalived-mysql).
+  await inHost(pid, `rm -f ${KEEPALIVED_PID} /run/keepalived_vrrp.pid && mkdir -p -m 700 ${dirname(NOTIFY_FIFO)}
 setsid /usr/sbin/keepalived -n -l -D -G -f /etc/keepalived/keepalived.conf -p ${KEEPALIVED_PID} -r /run/keepalived_vrrp.pid </dev/null >>/var/log/keepalived/keepalived.log 2>&1 &`, { timeoutMs: 5000 });
   await waitFor(`keepalived pid file on ${HOSTS[h].hostname}`, 10_000, async () => (existsSync(rootPath(h, KEEPALIVED_PID)) ? true : undefined), 50);
 }
@@ -325,7 +309,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON drill.* TO '${USERS.app}'@'%';
 SET sql_log_bin=1;
 `;
 
-export function changeMasterSql(master: DbHostId): string {
+function changeMasterSql(master: DbHostId): string {
   return `CHANGE MASTER TO MASTER_HOST='${HOSTS[master].ip}', MASTER_PORT=3306, MASTER_USER='${USERS.repl}', MASTER_PASSWORD='${PASSWORDS.repl}', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1`;
 }
 
@@ -342,7 +326,7 @@ export async function up(opts: LabOptions = {}): Promise<void> {
   mkdirSync(LAB_DIR, { recursive: true, mode: 0o755 });
   chmodSync(LAB_DIR, 0o755);
   writeFileSync(join(LAB_DIR, `${INIT_MARK}.sh`), initScript(), { mode: 0o755 });
-  writeFileSync(join(LAB_DIR, 'options.json'), JSON.stringify({ stubBins: !!opts.stubBins, wiring: opts.wiring ?? 'script' }));
+  writeFileSync(join(LAB_DIR, 'options.json'), JSON.stringify({ stubBins: !!opts.stubBins, wiring: wiringOf(opts), setting: opts.setting ?? DEFAULT_SETTING }));
   await Promise.all((['a', 'b', 'c'] as const).map((h) => prepareHostDirs(h)));
   for (const h of DB_HOSTS) await writeDbHostFiles(h, opts);
   await sshKeys();
@@ -353,27 +337,38 @@ export async function up(opts: LabOptions = {}): Promise<void> {
   await Promise.all(DB_HOSTS.map((h) => startMysqld(h)));
   for (const h of DB_HOSTS) await sql(h, ACCOUNTS_SQL);
   log(`mariadb up (${Date.now() - t0} ms)`);
-  await sql('b', `${changeMasterSql('a')}; START SLAVE;`);
+  // A replica's roles as notify BACKUP sets them: my.cnf enables the semi-sync master on both nodes with
+  // wait_no_slave=ON, and a replica that keeps it on holds its own applier's commits waiting for an ACK.
+  await sql('b', `SET GLOBAL rpl_semi_sync_master_enabled=0; ${changeMasterSql('a')}; START SLAVE;`);
   await sql('a', `SET GLOBAL read_only=0; CREATE DATABASE drill; CREATE TABLE drill.writes (id BIGINT PRIMARY KEY, at_ms BIGINT NOT NULL) ENGINE=InnoDB;`);
   await waitFor('db2 to replicate from db1 with semi-sync', 20_000, async () => {
     const clients = await sql('a', `SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'`);
     const t = await sql('b', `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='drill'`);
     return clients.endsWith('\t1') && t === '1' ? true : undefined;
   }, 200);
-  for (const h of DB_HOSTS) await startSshd(h);
+  for (const h of ['a', 'b', 'c'] as const) await startSshd(h);
   await startKeepalived('a');
   await waitFor('the VIP on db1', 20_000, async () => ((await vipHolders()).includes('a') ? true : undefined), 100);
   await startKeepalived('b');
-  // Steady state before anyone measures: db1 writable with the VIP, db2 replicating from it.
+  // Steady state before anyone measures: db1 writable with the VIP through notify, db2 replicating from it.
   await waitFor('the steady state (db1 writable with the VIP, db2 replicating from db1)', 60_000, async () => {
     const holders = await vipHolders();
     const ro = await sql('a', 'SELECT @@read_only', 3000);
     const st = await sql('b', 'SHOW SLAVE STATUS\\G', 3000, true);
     const ok = holders.length === 1 && holders[0] === 'a' && ro === '0' && /Slave_IO_Running: Yes/.test(st)
-      && /Slave_SQL_Running: Yes/.test(st) && st.includes(`Master_Host: ${HOSTS.a.ip}`);
+      && /Slave_SQL_Running: Yes/.test(st) && st.includes(`Master_Host: ${HOSTS.a.ip}`) && (opts.stubBins || notifyDid('a', 'MASTER'));
     return ok ? true : undefined;
   }, 250);
   log(`lab up in ${Date.now() - t0} ms: db1 ${HOSTS.a.ip} (master, VIP ${VIP}), db2 ${HOSTS.b.ip} (replica), client ${HOSTS.c.ip}`);
+}
+
+/** keepalived reached the toolkit: a wiring that silently fails (a FIFO keepalived could not create) shows here. */
+function notifyDid(h: DbHostId, state: 'MASTER' | 'BACKUP'): boolean {
+  try {
+    return readFileSync(rootPath(h, '/var/log/keepalived-mysql/notify.log'), 'utf8').includes(`transition to ${state} done`);
+  } catch {
+    return false;
+  }
 }
 
 export async function vipHolders(): Promise<DbHostId[]> {
@@ -394,6 +389,13 @@ export interface HostStatus {
   readOnly?: string;
   replicating?: string;
   keepalived?: string;
+  /** The client's sshd is the witness. */
+  sshd?: string;
+}
+
+async function pidFileProcess(holder: number, pidFile: string): Promise<string> {
+  const r = await inHost(holder, `p=$(cat ${pidFile} 2>/dev/null) && kill -0 "$p" 2>/dev/null && echo "$p"`, { timeoutMs: 3000, allowFail: true });
+  return r.stdout.trim() ? `pid ${r.stdout.trim()}` : 'not running';
 }
 
 export async function status(): Promise<HostStatus[]> {
@@ -402,6 +404,7 @@ export async function status(): Promise<HostStatus[]> {
   for (const h of ['a', 'b', 'c'] as const) {
     const pid = holderPid(h);
     const s: HostStatus = { host: HOSTS[h].hostname, running: pid !== undefined, ip: HOSTS[h].ip };
+    if (pid !== undefined) s.sshd = await pidFileProcess(pid, '/run/sshd.pid');
     if (pid !== undefined && h !== 'c') {
       s.vip = vips.includes(h);
       const ro = await sql(h, 'SELECT @@read_only', 3000).catch(() => undefined);
@@ -414,12 +417,10 @@ export async function status(): Promise<HostStatus[]> {
         const host = /Master_Host: (\S+)/.exec(st)?.[1];
         s.replicating = io === undefined ? 'no' : `from ${host} io=${io} sql=${sqlT}`;
       }
-      const k = await inHost(pid, `p=$(cat ${KEEPALIVED_PID} 2>/dev/null) && kill -0 "$p" 2>/dev/null && echo "$p"`, { timeoutMs: 3000, allowFail: true });
-      s.keepalived = k.stdout.trim() ? `pid ${k.stdout.trim()}` : 'not running';
+      s.keepalived = await pidFileProcess(pid, KEEPALIVED_PID);
     }
     out.push(s);
   }
   return out;
 }
 
-export { MYSQL_SOCKET };

@@ -1,23 +1,104 @@
 import type { DrillResult } from './drills.js';
 
-// The table at the end of a run and one timeline picture per drill (hand-built SVG).
+// The tables at the end of a run (each drill; min / median / max per drill over the runs) and one timeline
+// picture per drill (hand-built SVG).
 
-export function table(results: readonly DrillResult[]): string {
-  const head = ['scenario', 'result', 'outage s', 'VIP move s', 'writable s', 'acked', 'lost', 'split-brain ms', 'final topology'];
-  const rows = results.map((r) => [
-    r.scenario, r.pass ? 'PASS' : 'FAIL', fmt(r.writeOutageS), fmt(r.vipMoveS), fmt(r.promotionS), String(r.acked), String(r.lost),
-    `${r.splitBrainMs} (≤${r.splitBrainUpperMs ?? '?'})`, r.topology.length > 90 ? `${r.topology.slice(0, 87)}...` : r.topology,
-  ]);
+function textTable(head: readonly string[], rows: readonly string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ').trimEnd();
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ').trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
 }
 
+const RUN_HEAD = ['drill', 'result', 'outage s', 'VIP move s', 'writable s', 'acked', 'lost', 'split-brain ms', 'stale acks', 'both writable ms', 'final topology'];
+
+function runRow(r: DrillResult): string[] {
+  return [
+    r.drill, `${r.pass ? 'PASS' : 'FAIL'}${r.reported.length > 0 ? ` (${r.reported.length} reported)` : ''}`, fmt(r.writeOutageS), fmt(r.vipMoveS), fmt(r.promotionS), String(r.acked), String(r.lost),
+    `${r.splitBrainMs} (≤${r.splitBrainUpperMs})`, String(r.staleAcks), String(r.bothWritableMs), r.topology,
+  ];
+}
+
+export function table(results: readonly DrillResult[]): string {
+  return textTable(RUN_HEAD, results.map((r) => {
+    const row = runRow(r);
+    const topo = row[row.length - 1] ?? '';
+    row[row.length - 1] = topo.length > 90 ? `${topo.slice(0, 87)}...` : topo;
+    return row;
+  }));
+}
+
 export function markdownTable(results: readonly DrillResult[]): string {
-  const head = '| scenario | result | outage s | VIP move s | writable s | lost | split-brain ms | final topology |';
-  const sep = '|---|---|---|---|---|---|---|---|';
-  const rows = results.map((r) => `| ${r.scenario} | ${r.pass ? 'PASS' : 'FAIL'} | ${fmt(r.writeOutageS)} | ${fmt(r.vipMoveS)} | ${fmt(r.promotionS)} | ${r.lost} | ${r.splitBrainMs} (≤${r.splitBrainUpperMs ?? '?'}) | ${r.topology.replace(/\|/g, '/')} |`);
-  return [head, sep, ...rows].join('\n');
+  const md = (cells: readonly string[]): string => `| ${cells.map((c) => c.replace(/\|/g, '/')).join(' | ')} |`;
+  return [md(RUN_HEAD), md(RUN_HEAD.map(() => '---')), ...results.map((r) => md(runRow(r)))].join('\n');
+}
+
+/** The figures summarised over runs, in table order. */
+const FIGURES = [
+  ['outage s', (r: DrillResult) => r.writeOutageS],
+  ['VIP move s', (r: DrillResult) => r.vipMoveS],
+  ['writable s', (r: DrillResult) => r.promotionS],
+  ['lost', (r: DrillResult) => r.lost],
+  ['split-brain ms', (r: DrillResult) => r.splitBrainMs],
+  ['stale acks', (r: DrillResult) => r.staleAcks],
+  ['both writable ms', (r: DrillResult) => r.bothWritableMs],
+] as const;
+
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+}
+
+/** Min, median (the mean of the middle two for an even count) and max; undefined without values. */
+export function spread(values: readonly (number | null)[]): Spread | undefined {
+  const v = values.filter((x): x is number => x !== null).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const mid = Math.floor(v.length / 2);
+  const median = v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+  return { min: v[0]!, median: Math.round(median * 100) / 100, max: v[v.length - 1]! };
+}
+
+export interface DrillSummary {
+  drill: string;
+  runs: number;
+  passed: number;
+  figures: Record<string, Spread | undefined>;
+}
+
+/** Per drill (scenario@setting), in first-run order: passes and each figure's spread over the runs. */
+export function summarize(results: readonly DrillResult[]): DrillSummary[] {
+  const byDrill = new Map<string, DrillResult[]>();
+  for (const r of results) byDrill.set(r.drill, [...(byDrill.get(r.drill) ?? []), r]);
+  return [...byDrill].map(([drill, rs]) => ({
+    drill,
+    runs: rs.length,
+    passed: rs.filter((r) => r.pass).length,
+    figures: Object.fromEntries(FIGURES.map(([name, get]) => [name, spread(rs.map(get))])),
+  }));
+}
+
+const num = (x: number): string => (Number.isInteger(x) ? String(x) : x.toFixed(2));
+
+/** min / median / max of every figure per drill. */
+export function summaryTable(results: readonly DrillResult[]): string {
+  const head = ['drill', 'passed', ...FIGURES.map(([n]) => `${n} min/med/max`)];
+  return textTable(head, summarize(results).map((s) => [
+    s.drill, `${s.passed}/${s.runs}`,
+    ...FIGURES.map(([n]) => {
+      const x = s.figures[n];
+      return x === undefined ? '-' : `${num(x.min)} / ${num(x.median)} / ${num(x.max)}`;
+    }),
+  ]));
+}
+
+/** The README's table: the maximum of each figure over the runs (the worst run is what a user remembers). */
+export function markdownMaxTable(results: readonly DrillResult[]): string {
+  const head = ['drill', 'passed', ...FIGURES.map(([n]) => `${n} (max)`)];
+  const rows = summarize(results).map((s) => [s.drill, `${s.passed}/${s.runs}`, ...FIGURES.map(([n]) => {
+    const x = s.figures[n];
+    return x === undefined ? '-' : num(x.max);
+  })]);
+  return [head, head.map(() => '---'), ...rows].map((c) => `| ${c.join(' | ')} |`).join('\n');
 }
 
 function fmt(x: number | null): string {
@@ -44,8 +125,8 @@ export function timelineSvg(r: DrillResult): string {
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${esc(r.scenario)}: ${esc(r.title)}</text>`);
-  parts.push(`<text x="${left}" y="38">${r.pass ? 'PASS' : 'FAIL'} · write outage ${fmt(r.writeOutageS)} s · VIP move ${fmt(r.vipMoveS)} s · lost ${r.lost} · split-brain ${r.splitBrainMs} ms (≤${r.splitBrainUpperMs ?? '?'} sampled)</text>`);
+  parts.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${esc(r.drill)}: ${esc(r.title)}</text>`);
+  parts.push(`<text x="${left}" y="38">${r.pass ? 'PASS' : 'FAIL'} · write outage ${fmt(r.writeOutageS)} s · VIP move ${fmt(r.vipMoveS)} s · lost ${r.lost} · split-brain ${r.splitBrainMs} ms (≤${r.splitBrainUpperMs} sampled) · stale acks ${r.staleAcks} · both writable ${r.bothWritableMs} ms</text>`);
   parts.push(`<text x="${left}" y="54" fill="#555">${esc(r.topology.slice(0, 150))}</text>`);
   // acknowledged writes per 100 ms
   parts.push(`<text x="${left - 6}" y="${barTop + 8}" text-anchor="end">${max}</text><text x="${left - 6}" y="${barTop + barH}" text-anchor="end">0</text>`);

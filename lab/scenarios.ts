@@ -1,8 +1,8 @@
 import { writeFileSync, chmodSync } from 'node:fs';
-import { run, sleep } from './exec.js';
+import { run, sleep, waitFor } from './exec.js';
 import { holderPid, sql } from './lab.js';
 import type { DrillCtx, Scenario } from './drills.js';
-import { HOSTS, PASSWORDS, SWITCH_NS, rootPath, type DbHostId } from './topology.js';
+import { DB_HOSTS, HOSTS, PASSWORDS, SWITCH_NS, rootPath, type DbHostId } from './topology.js';
 
 // The fault list: seed 000 §7 and seed 004 (故障切换验证) for a two-node semi-sync pair. db1 (a) starts as master.
 
@@ -23,17 +23,32 @@ async function rejoin(ctx: DrillCtx, h: DbHostId): Promise<void> {
   await ctx.operatorStartKeepalived(h);
 }
 
+/** Powers a host off: every process killed at once, its switch port down (its VIP address then serves nothing). */
+async function powerOff(ctx: DrillCtx, h: DbHostId): Promise<void> {
+  ctx.mark(`power off ${HOSTS[h].hostname}`);
+  const pid = holderPid(h);
+  if (pid !== undefined) process.kill(pid, 'SIGKILL');
+  ctx.deadSince[h] = Date.now();
+  await run('ip', ['-n', SWITCH_NS, 'link', 'set', HOSTS[h].port, 'down']);
+}
+
+/** Blocks db1's switch port (bridge port state disabled: carrier stays up) or forwards again. */
+async function blockPort(h: DbHostId, blocked: boolean): Promise<void> {
+  await run('bridge', ['-n', SWITCH_NS, 'link', 'set', 'dev', HOSTS[h].port, 'state', blocked ? '0' : '3']);
+}
+
+/** The bridge's per-port `isolated` flag on both DB ports: only frames between db1 and db2 are dropped. */
+async function isolateNodes(on: boolean): Promise<void> {
+  for (const h of DB_HOSTS) await run('bridge', ['-n', SWITCH_NS, 'link', 'set', 'dev', HOSTS[h].port, 'isolated', on ? 'on' : 'off']);
+}
+
 export const SCENARIOS: Scenario[] = [
   {
     name: 'master-host-down',
     title: 'master host powered off (every process killed, link lost)',
     expect: { master: 'b', other: 'down', failover: true },
     async run(ctx) {
-      ctx.mark('power off db1');
-      const pid = holderPid('a');
-      if (pid !== undefined) process.kill(pid, 'SIGKILL');
-      ctx.deadSince['a'] = Date.now();
-      await run('ip', ['-n', SWITCH_NS, 'link', 'set', HOSTS.a.port, 'down']);
+      await powerOff(ctx, 'a');
       await failedOver(ctx);
       await sleep(3000);
     },
@@ -111,15 +126,44 @@ export const SCENARIOS: Scenario[] = [
     // A commit waiting for the semi-sync ack when db1 was cut off stays in its binlog only: then db1 stays fenced.
     expect: { master: 'b', other: ['replica', 'fenced'], failover: true },
     async run(ctx) {
-      // The switch port stops forwarding (bridge port state disabled): db1 keeps its carrier and loopback.
       ctx.mark('partition db1 (switch port blocked, carrier up)');
-      await run('bridge', ['-n', SWITCH_NS, 'link', 'set', 'dev', HOSTS.a.port, 'state', '0']);
+      await blockPort('a', true);
       await failedOver(ctx);
       await sleep(5000);
-      await run('bridge', ['-n', SWITCH_NS, 'link', 'set', 'dev', HOSTS.a.port, 'state', '3']);
+      await blockPort('a', false);
       ctx.mark('partition healed');
       await sleep(4000);
       await rejoin(ctx, 'a');
+    },
+  },
+  {
+    name: 'short-partition',
+    title: "master's switch port blocked for 4.5 s, healed before its own check or VRRP notices much",
+    // db2 may have promoted (and then holds the newer writes) or not: the newer master must end serving.
+    expect: { master: ['a', 'b'], other: ['replica', 'fenced'], failover: 'either' },
+    async run(ctx) {
+      ctx.mark('partition db1 for 4.5 s (switch port blocked, carrier up)');
+      await blockPort('a', true);
+      await sleep(4500);
+      await blockPort('a', false);
+      ctx.mark('partition healed');
+      await sleep(6000);
+      for (const h of DB_HOSTS) await rejoin(ctx, h);
+    },
+  },
+  {
+    name: 'peer-link-cut',
+    title: 'only the link between db1 and db2 cut (clients reach both), healed after 12 s',
+    expect: { master: ['a', 'b'], other: ['replica', 'fenced'], failover: 'either' },
+    tradeOff: true,
+    async run(ctx) {
+      ctx.mark('cut db1 <-> db2 (bridge ports isolated)');
+      await isolateNodes(true);
+      await sleep(12_000);
+      await isolateNodes(false);
+      ctx.mark('link healed');
+      await sleep(6000);
+      for (const h of DB_HOSTS) await rejoin(ctx, h);
     },
   },
   {
@@ -138,10 +182,21 @@ export const SCENARIOS: Scenario[] = [
     name: 'replica-down',
     title: 'replica mysqld down (must not fail over; semi-sync waits, then degrades), restarted and rejoined',
     expect: { master: 'a', other: 'replica', failover: false },
+    tradeOff: true,
     async run(ctx) {
       await killMysqld(ctx, 'b', 'KILL');
       await sleep(8000);
       await rejoin(ctx, 'b');
+    },
+  },
+  {
+    name: 'replica-host-down',
+    title: 'replica host powered off (must not fail over; writes go on once the master knows its replica is gone)',
+    expect: { master: 'a', other: 'down', failover: false },
+    tradeOff: true,
+    async run(ctx) {
+      await powerOff(ctx, 'b');
+      await sleep(10_000);
     },
   },
   {
@@ -163,9 +218,18 @@ export const SCENARIOS: Scenario[] = [
       await killMysqld(ctx, 'a', 'KILL');
       await failedOver(ctx);
       await sleep(2000);
+      // Maintenance with the toolkit out of the way, so the errant transaction exists before db1 is seen again.
+      await ctx.operatorStopKeepalived('a');
       await ctx.operatorStartMysqld('a');
       ctx.mark('errant write on db1');
-      await sql('a', 'SET GLOBAL read_only=0; INSERT INTO drill.writes (id, at_ms) VALUES (-1, 0); SET GLOBAL read_only=1;');
+      // Alone, with my.cnf's semi-sync (wait_no_slave=ON, 1 h) the commit would wait for an ACK: the operator's
+      // write is asynchronous. A fence still running from db1's FAULT may kill the session: write until the row is
+      // there and db1 is read-only again.
+      await waitFor('the errant write on db1', 15_000, async () => {
+        await sql('a', 'SET GLOBAL rpl_semi_sync_master_enabled=0; SET GLOBAL read_only=0; INSERT IGNORE INTO drill.writes (id, at_ms) VALUES (-1, 0); SET GLOBAL read_only=1;', 5000);
+        // Not `SELECT COUNT(*), @@read_only FROM …`: beside an aggregate MariaDB 10.11 answers read_only 0.
+        return (await sql('a', 'SELECT (SELECT COUNT(*) FROM drill.writes WHERE id = -1), @@read_only')) === '1\t1' ? true : undefined;
+      }, 200);
       await ctx.operatorStartKeepalived('a');
       await sleep(5000);
     },

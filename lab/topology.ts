@@ -62,7 +62,13 @@ export const PASSWORDS = {
   app: 'km-app-pw',
 } as const;
 
+/** Where the repository is mounted inside every host: a root-owned path, as an installed package would be. */
+export const REPO_IN_HOST = '/opt/keepalived-mysql';
+export const BIN_DIR_IN_HOST = `${REPO_IN_HOST}/bin`;
 export const MYSQL_SOCKET = '/run/mysqld/mysqld.sock';
 export const KEEPALIVED_PID = '/run/keepalived.pid';
 export const CONFIG_PATH = '/etc/keepalived-mysql/config.json';
-export const NOTIFY_FIFO = '/run/keepalived-notify.fifo';
+/** The notify FIFO where the README's recommended wiring puts it. */
+export const NOTIFY_FIFO = '/run/keepalived-mysql/notify.fifo';
+/** The client host's sshd: the witness, and the gateway guard's endpoint where one is configured. */
+export const WITNESS_SSH_PORT = 22;

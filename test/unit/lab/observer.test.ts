@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Observer } from '../../lab/observer.js';
-import { table, timelineSvg } from '../../lab/report.js';
-import type { DrillResult } from '../../lab/drills.js';
+import { Observer } from '../../../lab/observer.js';
+import { table, timelineSvg } from '../../../lab/report.js';
+import type { DrillResult } from '../../../lab/drills.js';
 
-// The drill arithmetic without a lab: split-brain integration, VIP arrival, the table and the picture.
+// The drill's observer arithmetic without a lab: split-brain integration, VIP arrival, the table and the picture.
 
 function observer(): Observer {
   const o = new Observer();
@@ -48,8 +48,8 @@ test('vipArrival and firstWritable find the first change after the fault', () =>
 
 test('the table and the SVG render a result', () => {
   const r: DrillResult = {
-    scenario: 'x', title: 't <&>', startedAt: '', pass: true, failures: [], writeOutageS: 1.5, vipMoveS: 1, promotionS: 1.2,
-    acked: 10, lost: 0, lostIds: [], splitBrainMs: 0, splitBrainUpperMs: 0, topology: 'ok', finalMaster: 'db2', marks: [{ t: 100, label: 'fault' }],
+    scenario: 'x', setting: 'witness', drill: 'x', title: 't <&>', startedAt: '', pass: true, failures: [], reported: [], writeOutageS: 1.5, vipMoveS: 1, promotionS: 1.2,
+    acked: 10, lost: 0, lostIds: [], splitBrainMs: 0, splitBrainUpperMs: 0, staleAcks: 0, bothWritableMs: 0, topology: 'ok', finalMaster: 'db2', marks: [{ t: 100, label: 'fault' }],
     durationS: 1, notes: [],
     timeline: { t0: 0, end: 1000, faultAt: 100, ackBuckets: [1, 2, 0, 3], vip: [{ host: 'db1', from: 0, to: 100 }], writable: [], errors: [] },
   };
@@ -58,4 +58,11 @@ test('the table and the SVG render a result', () => {
   assert.match(svg, /^<svg /);
   assert.match(svg, /t &lt;&amp;&gt;/);
   assert.match(svg, /<\/svg>\n$/);
+});
+
+test('both writable at all: the same proven integration with every VIP ignored', () => {
+  const o = observer();
+  // Nobody holds the VIP, yet both were writable 1200..1400 (proven).
+  assert.equal(o.splitBrainMs(0, 3000, () => false), 0);
+  assert.equal(o.splitBrainMs(0, 3000, () => true), 200);
 });
