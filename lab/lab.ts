@@ -337,10 +337,10 @@ export async function up(opts: LabOptions = {}): Promise<void> {
   await Promise.all(DB_HOSTS.map((h) => startMysqld(h)));
   for (const h of DB_HOSTS) await sql(h, ACCOUNTS_SQL);
   log(`mariadb up (${Date.now() - t0} ms)`);
-  // A replica's roles as notify BACKUP sets them: my.cnf enables the semi-sync master on both nodes with
-  // wait_no_slave=ON, and a replica that keeps it on holds its own applier's commits waiting for an ACK.
-  await sql('b', `SET GLOBAL rpl_semi_sync_master_enabled=0; ${changeMasterSql('a')}; START SLAVE;`);
-  await sql('a', `SET GLOBAL read_only=0; CREATE DATABASE drill; CREATE TABLE drill.writes (id BIGINT PRIMARY KEY, at_ms BIGINT NOT NULL) ENGINE=InnoDB;`);
+  // The operator's first set-up: db2 replicates from db1, which is the semi-sync master (my.cnf starts both nodes with
+  // the source side off; check-mysql's guard would turn it on once keepalived runs).
+  await sql('b', `${changeMasterSql('a')}; START SLAVE;`);
+  await sql('a', `SET GLOBAL rpl_semi_sync_master_enabled=1; SET GLOBAL read_only=0; CREATE DATABASE drill; CREATE TABLE drill.writes (id BIGINT PRIMARY KEY, at_ms BIGINT NOT NULL) ENGINE=InnoDB;`);
   await waitFor('db2 to replicate from db1 with semi-sync', 20_000, async () => {
     const clients = await sql('a', `SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'`);
     const t = await sql('b', `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='drill'`);

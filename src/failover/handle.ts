@@ -3,7 +3,7 @@ import { classifyMysqlError } from '../mysql/errors.js';
 import { pollUntil } from '../platform/poll.js';
 import { closeRuntime, executePlan, type Runtime } from './execute.js';
 import { renderPlan, type Plan } from './plan.js';
-import { afterBackup, afterMaster, beforeBackup, beforeMaster, rejoin, type MasterRoute } from './partition.js';
+import { afterBackup, afterMaster, beforeBackup, beforeMaster, phaseLines, rejoin, type MasterRoute } from './partition.js';
 import { hasReplication, planDemotion, planFenceAndRecord, planPromotion, stepBudgets } from './plans.js';
 import { openLocal, openPeer, type LocalSession } from './read.js';
 import { readServerState } from './server-state.js';
@@ -74,7 +74,7 @@ async function runPlan(state: Exclude<TargetState, 'REJOIN'>, ctx: TransitionCon
       case 'FAULT': plan = planFenceAndRecord(config, local.dialect, 'fenced'); break;
     }
     if (mode.kind === 'print') {
-      for (const line of renderPlan(plan)) mode.print(line);
+      for (const line of [...phaseLines(state, config), ...renderPlan(plan)]) mode.print(line);
       return;
     }
     await executePlan(plan, rt, signal);

@@ -1,4 +1,4 @@
-import { AppError, describeError, isAppError } from '../errors.js';
+import { AppError, describeError } from '../errors.js';
 import { readLocalGuard } from '../health/guard.js';
 import { guardVariables, gtidSubtract } from '../mysql/queries.js';
 import { describeDialect, detectDialect, type Dialect } from '../mysql/dialect.js';
@@ -15,6 +15,7 @@ import { fenceOn } from './execute.js';
 import { fence } from './plans.js';
 import { readServerState, type ServerState } from './server-state.js';
 import { mysqlTarget, peerMysqlTarget } from '../mysql/targets.js';
+import type { Config } from '../config/schema.js';
 import type { TransitionContext } from './steps.js';
 
 // Who is the newer master after a partition: the promotion term, raised by every promotion and recorded in each
@@ -90,10 +91,9 @@ export async function reachPeerViaWitness(ctx: TransitionContext, signal: AbortS
   try {
     stream = await witness.forward(config.peer.host, config.peer.mysqlPort, signal);
   } catch (err) {
-    // Only the witness's own "cannot connect" proves the peer gone; our deadline passing proves nothing.
-    if (isAppError(err) && err.code === 'PEER_UNREACHABLE') return { kind: 'peer-unreachable', witness, reason: describeError(err) };
-    witness.close();
-    return { kind: 'no-witness', reason: `the witness ${witness.where} did not open a path to ${config.peer.name} in time: ${describeError(err)}` };
+    // The witness's session is up: a peer it cannot connect to (refused, unreachable, or no SYN-ACK within the
+    // deadline, as for a host that is off) is not alive on the network, as far as the witness can tell.
+    return { kind: 'peer-unreachable', witness, reason: describeError(err) };
   }
   let client: SqlClient | undefined;
   try {
@@ -332,6 +332,22 @@ async function markStale(ctx: TransitionContext, files: PeerFiles | undefined, t
   await markPeerSteppedDown(ctx, files, { by: config.node.name, term, at: new Date(ports.clock.now()).toISOString(),
     reason: `${how} by ${config.node.name}, promoted at term ${term} while the link between the nodes was cut` }, signal)
     .catch((err: unknown) => ports.log.error(`could not mark ${config.peer.name} stepped down: ${describeError(err)}; it may keep the VIP until its check fails`));
+}
+
+/** The dry-run print of the phases around a plan: what they would decide before the plan's own steps. */
+export function phaseLines(state: 'MASTER' | 'BACKUP' | 'STOP' | 'FAULT', config: Config): string[] {
+  if (state === 'MASTER') {
+    return [
+      '  [before-master] refuse if this node carries a step-down marker, or the peer is a writable master at a newer term or holding less than this node',
+      ...(config.witness ? [`  [before-master] if ${config.peer.name}'s MySQL is silent: reach it through the witness ${config.witness.host}; ` +
+        'refuse if the witness proves nothing; if it answers there: fence it there, read its state, mark it stepped down (stepdown.json over SFTP)'] : []),
+      '  [before-master] raise the promotion term (term.json) and record the asynchronous start in semisync-async.jsonl, before writes open',
+    ];
+  }
+  if (state === 'BACKUP') {
+    return ['  [before-backup] if this node and the peer are both writable and this node holds the newer term: fence the peer, mark it stepped down, keep writes (no plan below)'];
+  }
+  return [];
 }
 
 /** After MASTER: the witness session (kept for the tail recovery) is closed. */
