@@ -69,6 +69,12 @@ export function serverChecks(s: ServerFacts, config: Config): Finding[] {
       : warn(at('semisync_timeout'), `semi-sync timeout ${timeout} ms is not above check.deadlineMs ${config.check.deadlineMs} ms: the server falls back to async by itself before check-mysql's guard has proved the replica lost`,
         'my.cnf: rpl-semi-sync-master-timeout = 3600000 (a backstop; the guard decides)'));
   }
+  const noReplica = either(v, 'rpl_semi_sync_master_wait_no_slave', 'rpl_semi_sync_source_wait_no_replica');
+  if (noReplica !== undefined) {
+    out.push(/^(on|1)$/i.test(noReplica) ? pass(at('wait_no_slave'), 'semi-sync waits even with no replica connected (the guard decides when to go async)')
+      : fail(at('wait_no_slave'), 'semi-sync wait_no_slave is OFF: a master whose replica vanished commits asynchronously by itself, unproved and unrecorded',
+        'my.cnf: rpl-semi-sync-master-wait-no-slave = ON'));
+  }
   out.push(grantsCheck(s));
   return out.map((f) => ({ ...f, message: `${s.node}: ${f.message}` }));
 }

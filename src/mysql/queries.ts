@@ -332,6 +332,7 @@ const DOCTOR_VARIABLES = [
   'enforce_gtid_consistency', 'sync_binlog', 'innodb_flush_log_at_trx_commit', 'read_only',
   'rpl_semi_sync_master_enabled', 'rpl_semi_sync_slave_enabled', 'rpl_semi_sync_source_enabled', 'rpl_semi_sync_replica_enabled',
   'rpl_semi_sync_master_wait_point', 'rpl_semi_sync_source_wait_point', 'rpl_semi_sync_master_timeout', 'rpl_semi_sync_source_timeout',
+  'rpl_semi_sync_master_wait_no_slave', 'rpl_semi_sync_source_wait_no_replica',
 ] as const;
 
 export const doctorVariables = (): Statement =>

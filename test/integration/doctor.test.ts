@@ -144,6 +144,15 @@ describe('keepalived-mysql doctor on a real MariaDB pair', { skip }, () => {
     }
   });
 
+  it('when semi-sync stops waiting once no replica is connected then a.wait_no_slave FAILs', async () => {
+    await a.sql('SET GLOBAL rpl_semi_sync_master_wait_no_slave = 0');
+    try {
+      await planted(() => undefined, 'a.wait_no_slave', /^FAIL: a: semi-sync wait_no_slave is OFF/);
+    } finally {
+      await a.sql('SET GLOBAL rpl_semi_sync_master_wait_no_slave = 1');
+    }
+  });
+
   it('when the semi-sync timeout is below check.deadlineMs then a.semisync_timeout WARNs', async () => {
     await a.sql('SET GLOBAL rpl_semi_sync_master_timeout = 2000');
     try {
