@@ -49,6 +49,29 @@ const smallLru = `
 const lru = require(${JSON.stringify(require.resolve('lru.min', { paths: [mysql2Dir] }))});
 module.exports = { ...lru, createLRU: (options) => lru.createLRU({ ...options, max: Math.min(options.max, 64) }) };`;
 
+// mysql2's charset table is 313 \`exports.X = n\` statements that V8 runs one property store at a time at every start;
+// the same table as one object literal is created from a boilerplate. Built from the module itself, so it stays equal.
+const charsetsFile = `${mysql2Dir}lib/constants/charsets.js`;
+function charsetsLiteral() {
+  const table = require(charsetsFile);
+  if (!Object.values(table).every((v) => typeof v === 'number')) throw new Error(`${charsetsFile} is no longer a table of numbers`);
+  return `module.exports = ${JSON.stringify(table)};`;
+}
+
+// mysql2's command index loads all twelve commands (server handshake, binlog dump, prepare, ...) where a check runs
+// three: the same names, each loaded on first use.
+const commandsIndex = `${mysql2Dir}lib/commands/index.js`;
+function lazyCommands() {
+  const names = Object.keys(require(commandsIndex));
+  const files = readFileSync(commandsIndex, 'utf8');
+  const getters = names.map((name) => {
+    const file = new RegExp(`const ${name} = require\\('(\\./[a-z_]+\\.js)'\\);`).exec(files)?.[1];
+    if (file === undefined) throw new Error(`${commandsIndex}: no require for ${name}`);
+    return `  get ${name}() { return require(${JSON.stringify(file)}); },`;
+  });
+  return `module.exports = {\n${getters.join('\n')}\n};`;
+}
+
 const lazyProxy = `
 module.exports = function lazy(load) {
   let real;
@@ -72,11 +95,17 @@ const hotPlugin = {
     // Only createConnection: mysql2's index also sets up pools, clusters and the promise wrappers.
     build.onResolve({ filter: /^mysql2$/ }, () => ({ path: 'mysql2', namespace: 'hot' }));
     build.onResolve({ filter: /^(tls|node:tls)$/ }, () => ({ path: 'tls', namespace: 'hot' }));
-    build.onResolve({ filter: /^node:/ }, (a) => (LAZY_BUILTINS.includes(a.path) ? { path: a.path, namespace: 'lazy-builtin' } : undefined));
+    // The stand-in's own require reaches the real module (external), not the stand-in again.
+    build.onResolve({ filter: /^node:/ }, (a) => {
+      if (!LAZY_BUILTINS.includes(a.path)) return undefined;
+      return a.namespace === 'lazy-builtin' ? { path: a.path, external: true } : { path: a.path, namespace: 'lazy-builtin' };
+    });
     build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (a) => ({ contents: lazyBuiltin(a.path), loader: 'js' }));
     // iconv-lite's own lazy require of its codec set: the stand-in above answers before it (kept out of the hot bundle).
     build.onResolve({ filter: /^\.\.\/encodings$/ }, (a) => (a.importer.startsWith(iconvDir) ? { path: 'iconv-encodings', namespace: 'cold-stub' } : undefined));
     // mysql2's helpers try require('cardinal') (debug highlighting) at load: a miss searched every node_modules up to /.
+    build.onLoad({ filter: /\/mysql2\/lib\/constants\/charsets\.js$/ }, (a) => (a.path === charsetsFile ? { contents: charsetsLiteral(), loader: 'js' } : undefined));
+    build.onLoad({ filter: /\/mysql2\/lib\/commands\/index\.js$/ }, (a) => (a.path === commandsIndex ? { contents: lazyCommands(), resolveDir: `${mysql2Dir}lib/commands`, loader: 'js' } : undefined));
     build.onResolve({ filter: /^cardinal$/ }, () => ({ path: 'cardinal', namespace: 'hot' }));
     build.onResolve({ filter: /^lru\.min$/ }, () => ({ path: 'lru.min', namespace: 'hot' }));
     build.onResolve({ filter: /^iconv-lite$/ }, () => ({ path: 'iconv-lite', namespace: 'hot' }));
