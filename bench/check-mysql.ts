@@ -70,16 +70,21 @@ async function main(): Promise<void> {
         samples.get(name)?.push(measure(commands[name] ?? [], env));
       }
     }
-    const cpu = (n: string): number => median((samples.get(n) ?? []).map((s) => s.cpuMs));
+    const cpus = (n: string): number[] => (samples.get(n) ?? []).map((s) => s.cpuMs);
+    const cpu = (n: string): number => median(cpus(n));
     const wall = (n: string): number => median((samples.get(n) ?? []).map((s) => s.wallMs));
     const base = cpu('node -e 0');
-    process.stdout.write(`check-mysql start-up, median of ${runs} interleaved runs (node ${process.version}, CPU = user + sys)\n`);
-    process.stdout.write(`${'command'.padEnd(30)} ${'CPU ms'.padStart(8)} ${'wall ms'.padStart(8)} ${'CPU × node -e 0'.padStart(16)}\n`);
+    const ms = (x: number, w: number): string => x.toFixed(1).padStart(w);
+    process.stdout.write(`check-mysql start-up, ${runs} interleaved runs of each command (node ${process.version}, CPU = user + sys of the process)\n`);
+    process.stdout.write(`${'command'.padEnd(28)} ${'CPU ms min'.padStart(10)} ${'median'.padStart(7)} ${'max'.padStart(6)} ${'wall ms median'.padStart(15)} ${'CPU × node -e 0'.padStart(16)}\n`);
     for (const n of names) {
-      process.stdout.write(`${n.padEnd(30)} ${cpu(n).toFixed(1).padStart(8)} ${wall(n).toFixed(1).padStart(8)} ${(cpu(n) / base).toFixed(2).padStart(16)}\n`);
+      const xs = cpus(n);
+      process.stdout.write(`${n.padEnd(28)} ${ms(Math.min(...xs), 10)} ${ms(cpu(n), 7)} ${ms(Math.max(...xs), 6)} ${ms(wall(n), 15)} ${(cpu(n) / base).toFixed(2).padStart(16)}\n`);
     }
+    // The ratio of medians is the goal's figure; the ratio of minimums shows it with the machine's noise taken out.
     const ratio = cpu('check-mysql (healthy)') / base;
-    process.stdout.write(`check-mysql / node -e 0 CPU: ${ratio.toFixed(2)}× (goal ≤ 1.30×); check-mysql / mariadb-admin ping CPU: ${(cpu('check-mysql (healthy)') / cpu('mariadb-admin ping')).toFixed(1)}×\n`);
+    const minRatio = Math.min(...cpus('check-mysql (healthy)')) / Math.min(...cpus('node -e 0'));
+    process.stdout.write(`check-mysql / node -e 0 CPU: ${ratio.toFixed(2)}× median, ${minRatio.toFixed(2)}× min (goal ≤ 1.30×); check-mysql / mariadb-admin ping CPU: ${(cpu('check-mysql (healthy)') / cpu('mariadb-admin ping')).toFixed(1)}×\n`);
   } finally {
     await farm.cleanup();
     rmSync(work, { recursive: true, force: true });

