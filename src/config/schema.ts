@@ -317,7 +317,7 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
       identityFile: str(o, path, 'identityFile', '/root/.ssh/id_ed25519'),
       ...(knownHostsFile !== undefined ? { knownHostsFile } : {}),
       ...(hostKeySha256 !== undefined ? { hostKeySha256 } : {}),
-      connectTimeoutMs: int(o, path, 'connectTimeoutMs', 1000, 100, 60_000),
+      connectTimeoutMs: int(o, path, 'connectTimeoutMs', 2000, 100, 60_000),
       commandTimeoutMs: int(o, path, 'commandTimeoutMs', 3000, 100, 600_000),
     };
   };

@@ -54,9 +54,10 @@ export function promotionStanding(localTerm: number, peer: PeerStanding | undefi
     'and this node holds transactions it lacks: not taking over beside it' };
 }
 
-// BACKUP on a writable node: VRRP priority chose the peer, but if this node holds the newer term the data stays here.
+// BACKUP on a writable node: VRRP priority chose the peer (a stale master holding the VIP, writable or fenced), but
+// if this node holds the newer term the data stays here.
 export function healRole(localWritable: boolean, localTerm: number, peer: PeerStanding | undefined): 'keep-writes' | 'demote' {
-  if (!localWritable || peer === undefined || !peer.writable || peer.term === undefined) return 'demote';
+  if (!localWritable || peer === undefined || peer.term === undefined) return 'demote';
   return localTerm > peer.term ? 'keep-writes' : 'demote';
 }
 
@@ -373,14 +374,13 @@ export async function beforeBackup(ctx: TransitionContext, signal: AbortSignal):
   const direct = await peerDirect(ctx, signal);
   if (direct.kind !== 'answered') return 'demote';
   try {
-    if (direct.state.readOnly) return 'demote';
     const { files, term: peerTerm } = await peerTermVia(ctx, undefined, signal);
     try {
       const localTerm = ports.state.term()?.term ?? 0;
-      if (healRole(true, localTerm, { writable: true, ...(peerTerm ? { term: peerTerm.term } : {}) }) === 'demote') return 'demote';
-      const why = `both nodes are writable masters; this node holds term ${localTerm}, ${config.peer.name} term ${peerTerm?.term ?? '?'}: ` +
-        `the newer master keeps its writes whatever the VRRP priority`;
-      ports.log.warn(`heal: ${why}; fencing the stale ${config.peer.name}`);
+      if (healRole(true, localTerm, { writable: !direct.state.readOnly, ...(peerTerm ? { term: peerTerm.term } : {}) }) === 'demote') return 'demote';
+      const why = `this node is a writable master at term ${localTerm}, ${config.peer.name} at term ${peerTerm?.term ?? '?'}` +
+        `${direct.state.readOnly ? ' (fenced)' : ' (writable too)'}: the newer master keeps its writes whatever the VRRP priority`;
+      ports.log.warn(`heal: ${why}; ${config.peer.name} is fenced and marked stepped down so it leaves the VRRP race`);
       const step = fence(config, direct.dialect, 'fence-stale-peer', `stale master ${config.peer.name}`);
       await ctx.steps.run(step.name, step.budgetMs, signal, (s) => fenceOn(ctx, direct.client, step, s));
       if (files) {

@@ -35,7 +35,9 @@ const HOST_KEY_ALGORITHMS: Readonly<Record<string, readonly ServerHostKeyAlgorit
 
 /** Connects to the peer with ssh2 (key auth, host key checked) and opens one SFTP session. */
 export const ssh2PeerFilesConnector: PeerFilesConnector = {
-  async connect(host: string, ssh: SshSettings, signal: AbortSignal, via?: Witness): Promise<PeerFiles> {
+  async connect(host: string, direct: SshSettings, signal: AbortSignal, via?: Witness): Promise<PeerFiles> {
+    // Through the witness the handshake rides on a second one: give it the time of both, and then some.
+    const ssh = via === undefined ? direct : { ...direct, connectTimeoutMs: 3 * direct.connectTimeoutMs };
     const sock = via === undefined ? undefined : await via.forward(host, ssh.port, signal);
     const { conn, where } = await sshSession(host, ssh, signal, sock);
     try {

@@ -35,6 +35,7 @@ describe('promotion terms', () => {
     { name: 'the newer of two writable masters', writable: true, local: 2, peer: { writable: true, term: 1 }, role: 'keep-writes' },
     { name: 'the older of two writable masters', writable: true, local: 1, peer: { writable: true, term: 2 }, role: 'demote' },
     { name: 'writable beside a read-only peer (start-up)', writable: true, local: 0, peer: { writable: false, term: 0 }, role: 'demote' },
+    { name: 'the newer master beside a fenced stale one that VRRP still prefers', writable: true, local: 2, peer: { writable: false, term: 1 }, role: 'keep-writes' },
     { name: 'writable, peer term unknown', writable: true, local: 3, peer: { writable: true }, role: 'demote' },
   ];
   for (const c of heal) it(`BACKUP on ${c.name} → ${c.role}`, () => assert.equal(healRole(c.writable, c.local, c.peer), c.role));
