@@ -9,7 +9,7 @@ export const EXIT = {
   CRITICAL: 2,
   /** notify BACKUP: this node holds transactions the new master lacks; it stays fenced read-only. status: UNKNOWN (Nagios). */
   ERRANT: 3,
-  /** notify MASTER: the replica could not apply its relay log in time and policy says refuse; it stays fenced. rejoin: refused (see its one line). */
+  /** notify MASTER: the replica could not apply its relay log in time and policy says refuse; it stays fenced. rejoin, switchover: refused (see its one line). */
   REFUSED: 4,
   USAGE: 64,
   /** notify: the local MySQL or the peer could not be reached for a step that needs it. */
@@ -39,6 +39,7 @@ const EXIT_FOR_ERROR: Record<ErrorCode, ExitCode> = {
   ERRANT_TRANSACTIONS: EXIT.ERRANT,
   PROMOTION_REFUSED: EXIT.REFUSED,
   REJOIN_REFUSED: EXIT.REFUSED,
+  SWITCHOVER_REFUSED: EXIT.REFUSED,
   FAILOVER_STEP_FAILED: EXIT.DOWN,
   KEEPALIVED_STOP_FAILED: EXIT.DOWN,
   SUPERSEDED: EXIT.OK,

@@ -60,6 +60,19 @@ export async function operatorMain(argv: readonly string[]): Promise<ExitCode> {
     });
 
   program
+    .command('switchover')
+    .description('planned switchover: move the master role to the other node through keepalived (notify MASTER promotes it), lossless; refuses when the target is not ready')
+    .option('--config <path>', 'node config', DEFAULT_CONFIG_PATH)
+    .option('--dry-run', 'read both nodes and print the plan (or the refusal); change nothing')
+    .option('--wait', 'also wait until the old master replicates from the new one')
+    .option('--deadline-ms <n>', 'the whole command, each wait included, ends by then', '30000')
+    .option('--max-lag-s <n>', "refuse when the target's Seconds_Behind_Master is above this", '5')
+    .action(async (opts: { config: string; dryRun?: boolean; wait?: boolean; deadlineMs: string; maxLagS: string }) => {
+      const { switchoverMain } = await import('./commands/switchover.js');
+      code = await switchoverMain(opts, stdio);
+    });
+
+  program
     .command('status')
     .description('both nodes side by side and one verdict: OK / DEGRADED / DANGER (exit 0/1/2, 3 unknown: Nagios)')
     .option('--config <path>', 'node config', DEFAULT_CONFIG_PATH)
