@@ -13,6 +13,8 @@ command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v ip >/dev/null && command -v tc >/dev/null || need+=(iproute2)
 command -v nsenter >/dev/null && command -v unshare >/dev/null || need+=(util-linux)
 command -v ps >/dev/null || need+=(procps)
+# The switchover test carries each MariaDB port into the keepalived namespace with socat.
+command -v socat >/dev/null || need+=(socat)
 # promtool (tests check the metrics and run the alert rules with it); Debian ships it in the prometheus package.
 command -v promtool >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -eq 0 ]; then

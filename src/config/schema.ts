@@ -67,6 +67,8 @@ export interface Config {
     readonly stateDir: string;
     /** The peer's binlog index file, read over SFTP to find its last binlog (default: ask the peer MySQL). */
     readonly binlogIndexFile?: string;
+    /** The peer's keepalived pid file (default: same as ours); switchover checks over SSH that it names a live keepalived. */
+    readonly keepalivedPidFile: string;
   };
   readonly paths: {
     readonly logDir: string;
@@ -275,7 +277,7 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
     [node, 'node.', ['name']],
     [mysqlIn, 'mysql.', ['host', 'port', 'socketPath', 'user', 'password', 'passwordFile', 'connectTimeoutMs', 'queryTimeoutMs']],
     [replIn, 'replication.', ['user', 'password', 'passwordFile', 'heartbeatPeriodS', 'connectRetryS']],
-    [peerIn, 'peer.', ['name', 'host', 'mysqlPort', 'ssh', 'stateDir', 'binlogIndexFile']],
+    [peerIn, 'peer.', ['name', 'host', 'mysqlPort', 'ssh', 'stateDir', 'binlogIndexFile', 'keepalivedPidFile']],
     [sshIn, 'peer.ssh.', ['user', 'port', 'identityFile', 'knownHostsFile', 'hostKeySha256', 'connectTimeoutMs', 'commandTimeoutMs']],
     [pathsIn, 'paths.', ['logDir', 'stateDir', 'keepalivedPidFile', 'mysqldPidFile']],
     [checkIn, 'check.', ['retries', 'retryIntervalMs', 'deadlineMs', 'onDown', 'gateway']],
@@ -432,6 +434,7 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
       ssh,
       stateDir: str(peerIn, 'peer.', 'stateDir', pathsStateDir),
       ...(binlogIndexFile !== undefined ? { binlogIndexFile } : {}),
+      keepalivedPidFile: str(peerIn, 'peer.', 'keepalivedPidFile', str(pathsIn, 'paths.', 'keepalivedPidFile', '/run/keepalived.pid')),
     },
     ...(witness !== undefined ? { witness } : {}),
     partition: { withoutWitness: oneOf(partitionIn, 'partition.', 'withoutWitness', ['fence', 'async'] as const, 'fence') },

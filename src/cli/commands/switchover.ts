@@ -87,8 +87,12 @@ async function readPair(config: Config, signal: AbortSignal): Promise<Switchover
   ]);
   const node = (name: string, r: NodeRead | string, keepalived: NodeReading['keepalived']): NodeReading =>
     typeof r === 'string' ? { name, unreachable: r, keepalived } : { name, mysql: r.view, keepalived };
-  const errant = await compareGtids(typeof local === 'string' ? undefined : local, typeof peer === 'string' ? undefined : {
-    ...(peer.view.gtidBinlogState !== undefined ? { binlogState: peer.view.gtidBinlogState } : {}), position: peer.view.gtidPosition, from: 'mysql',
+  // Under writes the master moves on: read it again after the replica, so whatever the replica holds from it is in that read.
+  const again = async (r: NodeRead | string, target: Parameters<typeof readNode>[1]): Promise<NodeRead | string> =>
+    typeof r !== 'string' && r.view.writable ? read(target) : r;
+  const [l, p] = [await again(local, mysqlTarget(config)), await again(peer, peerMysqlTarget(config))];
+  const errant = await compareGtids(typeof l === 'string' ? undefined : l, typeof p === 'string' ? undefined : {
+    ...(p.view.gtidBinlogState !== undefined ? { binlogState: p.view.gtidBinlogState } : {}), position: p.view.gtidPosition, from: 'mysql',
   }, () => mysql2Connector.connect(mysqlTarget(config), signal), signal);
   return {
     local: node(config.node.name, local, keepalivedAlive(config)),
@@ -105,9 +109,9 @@ async function transitionInProgress(config: Config): Promise<string | undefined>
   return undefined;
 }
 
-// The peer's keepalived: its pid file (same path as ours) names a live process called keepalived.
+// The peer's keepalived: its pid file names a live process called keepalived.
 async function remoteKeepalived(config: Config, signal: AbortSignal): Promise<NodeReading['keepalived']> {
-  const pidFile = config.paths.keepalivedPidFile;
+  const pidFile = config.peer.keepalivedPidFile;
   try {
     const { ssh2RemoteShellConnector } = await import('../../ssh/ssh2-peer-files.js');
     const shell = await ssh2RemoteShellConnector.connect(config.peer.host, config.peer.ssh, signal);
