@@ -100,7 +100,7 @@ const SETTLE_MS = 30_000;
 /** Where a setting's trade-off allows any end, waiting for the expected one only costs time. */
 const SETTLE_TRADE_OFF_MS = 10_000;
 
-function startWriter(onLine: (o: Record<string, unknown>) => void): ChildProcess {
+export function startWriter(onLine: (o: Record<string, unknown>) => void): ChildProcess {
   rmSync(rootPath('c', '/run/writer.stop'), { force: true });
   const child = spawn('nsenter', [...nsenterArgs(requireHolder('c')), 'node', `${REPO_IN_HOST}/dist/lab/writer.js`], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -120,7 +120,7 @@ function startWriter(onLine: (o: Record<string, unknown>) => void): ChildProcess
   return child;
 }
 
-async function stopWriter(child: ChildProcess): Promise<void> {
+export async function stopWriter(child: ChildProcess): Promise<void> {
   writeFileSync(rootPath('c', '/run/writer.stop'), '1');
   const done = new Promise<void>((r) => child.once('exit', () => r()));
   const ok = await Promise.race([done.then(() => true), sleep(5000).then(() => false)]);
@@ -321,7 +321,7 @@ export async function runDrill(sc: Scenario, labOpts: LabOptions, log: (s: strin
   const { nodes, verdict } = await topologyNow(sc.expect);
   const notes: string[] = [];
   const lost = await countLost(session.acks, nodes, verdict, notes);
-  const figures = measure(session, end);
+  const figures = measure(session, end, sc.expect);
   const judgement = judgeDrill({ ...(stepFailure ? { stepFailure } : {}), figures: { ...figures, lost: lost.length }, topology: verdict, expect: sc.expect, tradeOff });
   const result = buildResult({ sc, setting, tStart, end, session, figures, lost, verdict, judgement, notes });
   if (logDir) saveHostLogs(logDir);
@@ -341,9 +341,10 @@ interface Measured extends Omit<Figures, 'lost'> {
 }
 
 /** The figures from the observer and the writer's acknowledgements. */
-function measure(s: DrillSession, end: number): Measured {
+function measure(s: DrillSession, end: number, expect: Expectation): Measured {
   const faultAt = s.ctx.faultAt;
-  const newMaster = peerOf('a');
+  // A switchover and back ends on db1: the move to judge is the one to the expected master.
+  const newMaster = expect.failover && typeof expect.master === 'string' ? expect.master : peerOf('a');
   const vipArrival = s.obs.vipArrival(newMaster, faultAt);
   const promotedAt = s.obs.firstWritable(newMaster, faultAt);
   // A powered-off host's leftover VIP address serves nothing.

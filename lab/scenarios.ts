@@ -2,7 +2,7 @@ import { writeFileSync, chmodSync } from 'node:fs';
 import { run, sleep, waitFor } from './exec.js';
 import { holderPid, sql } from './lab.js';
 import type { DrillCtx, Scenario } from './drills.js';
-import { DB_HOSTS, HOSTS, PASSWORDS, SWITCH_NS, rootPath, type DbHostId } from './topology.js';
+import { CONFIG_PATH, DB_HOSTS, HOSTS, PASSWORDS, REPO_IN_HOST, SWITCH_NS, rootPath, type DbHostId } from './topology.js';
 
 // The fault list: seed 000 §7 and seed 004 (故障切换验证) for a two-node semi-sync pair. db1 (a) starts as master.
 
@@ -40,6 +40,17 @@ async function blockPort(h: DbHostId, blocked: boolean): Promise<void> {
 /** The bridge's per-port `isolated` flag on both DB ports: only frames between db1 and db2 are dropped. */
 async function isolateNodes(on: boolean): Promise<void> {
   for (const h of DB_HOSTS) await run('bridge', ['-n', SWITCH_NS, 'link', 'set', 'dev', HOSTS[h].port, 'isolated', on ? 'on' : 'off']);
+}
+
+const SWITCHOVER = `${REPO_IN_HOST}/bin/keepalived-mysql switchover --config ${CONFIG_PATH}`;
+
+// The operator's planned switchover, run on h; returns its exit code (the one line it printed is marked).
+async function switchover(ctx: DrillCtx, h: DbHostId, args = '--wait'): Promise<number> {
+  ctx.mark(`keepalived-mysql switchover ${args} on ${HOSTS[h].hostname}`);
+  const out = await ctx.sh(h, `${SWITCHOVER} ${args} 2>&1; echo "exit=$?"`, 60_000);
+  const code = Number(/exit=(\d+)$/.exec(out)?.[1] ?? -1);
+  ctx.mark(`switchover exit ${code}: ${out.split('\n')[0] ?? ''}`);
+  return code;
 }
 
 export const SCENARIOS: Scenario[] = [
@@ -246,6 +257,53 @@ export const SCENARIOS: Scenario[] = [
       ctx.faultNow('fault');
       await killMysqld(ctx, 'a', 'KILL');
       await failedOver(ctx);
+      await sleep(3000);
+    },
+  },
+  {
+    name: 'switchover',
+    title: 'planned switchover on the master (keepalived-mysql switchover --wait): db2 becomes the master, db1 its replica',
+    expect: { master: 'b', other: 'replica', failover: true },
+    async run(ctx) {
+      await sleep(2000);
+      ctx.faultNow('switchover');
+      if ((await switchover(ctx, 'a')) !== 0) ctx.mark('switchover did not succeed');
+      await sleep(3000);
+    },
+  },
+  {
+    name: 'switchover-back',
+    title: 'planned switchover and back, the second one run on the replica: db1 ends as the master again',
+    expect: { master: 'a', other: 'replica', failover: true },
+    async run(ctx) {
+      await sleep(2000);
+      if ((await switchover(ctx, 'a')) !== 0) ctx.mark('first switchover did not succeed');
+      await sleep(3000);
+      // The figures measure the way back.
+      ctx.faultNow('switchover back');
+      if ((await switchover(ctx, 'a')) !== 0) ctx.mark('switchover back did not succeed');
+      await sleep(3000);
+    },
+  },
+  {
+    name: 'switchover-refused-lagging',
+    title: 'switchover while the replica lags (MASTER_DELAY holds a 100 s old transaction): refused, nothing changes',
+    expect: { master: 'a', other: 'replica', failover: false },
+    async run(ctx) {
+      ctx.mark('db2 lags (MASTER_DELAY 3600, a 100 s old transaction)');
+      await sql('b', 'STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 3600; START SLAVE;');
+      await sql('a', "SET timestamp = UNIX_TIMESTAMP() - 100; CREATE TABLE IF NOT EXISTS drill.lag (id INT PRIMARY KEY); INSERT INTO drill.lag VALUES (1);");
+      // Seconds_Behind_Master rises only as the SQL thread reaches the held transaction: wait for it to show.
+      for (let i = 0; i < 50; i += 1) {
+        const behind = /Seconds_Behind_Master: (\d+)/.exec(await sql('b', 'SHOW SLAVE STATUS\\G', 4000, true))?.[1];
+        if (Number(behind ?? 0) > 5) break;
+        await sleep(200);
+      }
+      const code = await switchover(ctx, 'a');
+      if (code !== 4) ctx.mark(`expected exit 4 (refused), got ${code}`);
+      await sleep(2000);
+      await sql('b', 'STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 0; START SLAVE;');
+      ctx.mark('db2 delay lifted');
       await sleep(3000);
     },
   },

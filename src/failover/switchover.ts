@@ -217,6 +217,6 @@ async function waitFor(ports: SwitchoverPorts, s: Extract<SwitchoverStep, { boun
     // A node in the middle of its transition may refuse a connection for a moment: keep polling.
     read: (sig) => ports.readMysql(s.on, sig).catch(() => undefined),
     settled: (v) => v !== undefined && done(v),
-  });
-  if (!last.settled) throw new AppError('DEADLINE_EXCEEDED', `${s.node} ${what} after ${s.boundMs} ms`);
+  }).catch(() => ({ settled: false }));
+  if (!last.settled) throw new AppError('DEADLINE_EXCEEDED', `${s.node} ${what} by the deadline (${s.boundMs} ms)`);
 }

@@ -49,7 +49,7 @@ for (const node of ['a', 'b']) {
 test('the keepalived templates wire both bins, BACKUP + nopreempt, advert_int 1, fall 1 rise 2', () => {
   for (const name of ['keepalived.conf.tmpl', 'keepalived-fifo.conf.tmpl']) {
     const t = readFileSync(join(ROOT, 'templates', name), 'utf8');
-    for (const needle of ['state BACKUP', 'nopreempt', 'advert_int 1', 'fall 1', 'rise 2', '/check-mysql --config', '/notify --config']) {
+    for (const needle of ['state BACKUP', 'nopreempt', 'advert_int 1', 'fall 1', 'rise 2', '/check-mysql --config', '/notify --config', 'km_switchover weight 0', 'switchover.weight']) {
       assert.ok(t.includes(needle), `${name} lacks ${needle}`);
     }
   }
