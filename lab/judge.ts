@@ -109,7 +109,8 @@ export function writeOutageMs(ackTimes: readonly number[], faultAt: number, end:
 export function staleAcks(acks: readonly Ack[], faultAt: number): { count: number; firstNewAt?: number } {
   const sorted = [...acks].sort((x, y) => x.at - y.at);
   const old = sorted.filter((a) => a.at <= faultAt && a.server !== undefined).at(-1)?.server ?? 'a';
-  const firstNew = sorted.find((a) => a.server === peerOf(old));
+  // The new master's first acknowledgement after the fault (a drill can move the role more than once).
+  const firstNew = sorted.find((a) => a.at > faultAt && a.server === peerOf(old));
   if (firstNew === undefined) return { count: 0 };
   return { count: sorted.filter((a) => a.server === old && a.at > firstNew.at).length, firstNewAt: firstNew.at };
 }

@@ -109,6 +109,14 @@ describe('drill arithmetic', () => {
     assert.equal(staleAcks(acks, 1000).count, 1);
   });
 
+  it('when the role moved a→b before the measured fault and moves back to a then only acks after the fault count', () => {
+    const acks: Ack[] = [
+      { id: 1, at: 100, server: 'a' }, { id: 2, at: 500, server: 'b' }, { id: 3, at: 900, server: 'b' },
+      { id: 4, at: 1500, server: 'a' }, { id: 5, at: 1600, server: 'a' },
+    ];
+    assert.deepEqual(staleAcks(acks, 1000), { count: 0, firstNewAt: 1500 });
+  });
+
   it('lostIds lists acknowledged ids the final master lacks', () => {
     assert.deepEqual(lostIds([{ id: 1, at: 0 }, { id: 2, at: 0 }, { id: 3, at: 0 }], new Set([1, 3, 4])), [2]);
   });
