@@ -359,6 +359,14 @@ export async function up(opts: LabOptions = {}): Promise<void> {
       && /Slave_SQL_Running: Yes/.test(st) && st.includes(`Master_Host: ${HOSTS.a.ip}`) && (opts.stubBins || notifyDid('a', 'MASTER'));
     return ok ? true : undefined;
   }, 250);
+  // The lab is configured as the README tells users: doctor, run on each node as a user would, must find no FAIL.
+  if (!opts.stubBins) {
+    for (const h of DB_HOSTS) {
+      const r = await inHost(requireHolder(h), `${BIN_DIR_IN_HOST}/keepalived-mysql doctor --config ${CONFIG_PATH}`, { timeoutMs: 60_000, allowFail: true });
+      if (r.code !== 0) throw new LabError(`keepalived-mysql doctor on ${HOSTS[h].hostname} exited ${r.code}:\n${r.stdout}${r.stderr}`);
+    }
+    log('doctor: no FAIL on either node');
+  }
   log(`lab up in ${Date.now() - t0} ms: db1 ${HOSTS.a.ip} (master, VIP ${VIP}), db2 ${HOSTS.b.ip} (replica), client ${HOSTS.c.ip}`);
 }
 
