@@ -145,11 +145,12 @@ function openNotifyLog(config: Config): NotifyLog {
 // The ssh2 adapter is imported on first use: promotion never waits for it, and notify still runs (logging why) without it.
 function lazyPeerFiles(): PeerFilesConnector {
   return {
-    async connect(host, ssh, signal) {
+    // Every argument passes through: a dropped `via` once sent SSH for a peer behind the witness straight at the cut link.
+    async connect(...args) {
       const { ssh2PeerFilesConnector } = await import('../ssh/ssh2-peer-files.js').catch((err: unknown) => {
         throw new AppError('SSH_FAILED', `SSH adapter unavailable: ${describeError(err)}`, { cause: err });
       });
-      return ssh2PeerFilesConnector.connect(host, ssh, signal);
+      return ssh2PeerFilesConnector.connect(...args);
     },
   };
 }

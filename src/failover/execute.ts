@@ -116,7 +116,7 @@ async function runStep(step: Step, rt: Runtime, signal: AbortSignal): Promise<vo
       facts.tail = await recoverOldMasterTail(ctx, rt.local, {
         relaySourceLogFile: r.relaySourceLogFile, execSourceLogPos: r.execSourceLogPos,
         gtidBinlogPos: (d.gtid === 'mariadb' ? at.state.gtidBinlogPos : at.state.gtidExecuted) ?? '',
-        gtidSlavePos: at.state.gtidSlavePos ?? '', flavor: d.flavor,
+        gtidSlavePos: at.state.gtidSlavePos ?? '', flavor: d.flavor, ...(step.indexFile ? { indexFromMysql: step.indexFile } : {}),
       }, rt.early, s);
     });
     case 'compare-old-master-tail': return run(async (s) => {

@@ -22,7 +22,7 @@ export async function handleTransition(state: TargetState, ctx: TransitionContex
   if (execute && state === 'BACKUP' && await beforeBackup(ctx, signal) === 'kept-writes') return;
   const route = execute && state === 'MASTER' ? await beforeMaster(ctx, signal) : undefined;
   try {
-    await runPlan(state, routedThrough(ctx, route), signal, mode, route?.peerSilent);
+    await runPlan(state, routedThrough(ctx, route), signal, mode, route);
   } catch (err) {
     route?.via?.close();
     if (!(execute && state === 'BACKUP' && isAppError(err) && err.code === 'ERRANT_TRANSACTIONS')) throw err;
@@ -51,7 +51,7 @@ function routedThrough(ctx: TransitionContext, route: MasterRoute | undefined): 
 }
 
 async function runPlan(state: Exclude<TargetState, 'REJOIN'>, ctx: TransitionContext, signal: AbortSignal, mode: Mode,
-  peerSilent?: string): Promise<void> {
+  route?: MasterRoute): Promise<void> {
   const { config } = ctx;
   const local = state === 'STOP' || state === 'FAULT' ? await openLocalToFence(ctx, signal) : await openLocal(ctx, signal);
   if (!local) return;
@@ -64,7 +64,10 @@ async function runPlan(state: Exclude<TargetState, 'REJOIN'>, ctx: TransitionCon
         // Fence the old master first (when it answers): asked only when there is replication to finish.
         // A peer that just stayed silent (or was fenced through the witness) is not waited on a second time.
         if (hasReplication(before.replica)) {
-          rt.peer = peerSilent !== undefined ? { kind: 'unreachable', reason: peerSilent } : await openPeer(ctx, 'reach-old-master', signal);
+          const silent = route?.peerSilent;
+          rt.peer = silent !== undefined
+            ? { kind: 'unreachable', reason: silent, ...(route?.peerBinlogIndex ? { binlogIndex: route.peerBinlogIndex } : {}) }
+            : await openPeer(ctx, 'reach-old-master', signal);
         }
         plan = planPromotion(config, { dialect: local.dialect, state: before }, rt.peer ?? { kind: 'not-asked' });
         break;

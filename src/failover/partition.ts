@@ -144,6 +144,8 @@ export interface MasterRoute {
   readonly via?: Witness;
   /** The peer's MySQL did not answer directly just now: the plan need not wait on it a second time. */
   readonly peerSilent?: string;
+  /** Its log_bin_index, read through the witness: its tail is read there after the fence. */
+  readonly peerBinlogIndex?: string;
 }
 
 
@@ -257,15 +259,16 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
         }
         const term = await raiseTerm(ctx, localTerm, peerTerm);
         // Fence before reading its state: a commit waiting for our ack blocks those reads, and the kill releases it.
+        // The kill can answer a waiting client OK: that commit is in its binlog, and the plan reads the tail after this.
         const step = fence(config, route.dialect, 'fence-old-master-via-witness', `old master ${config.peer.name} (through the witness)`);
         await ctx.steps.run(step.name, step.budgetMs, signal, (s) => fenceOn(ctx, route.client, step, s));
+        const state = await readServerState(route.client, route.dialect, signal);
         if (!route.readOnly) {
-          const state = await readServerState(route.client, route.dialect, signal);
           refuseIfStale(localTerm, { writable: true, ...(peerTerm ? { term: peerTerm.term } : {}),
             ...(await containment(ctx, { client: route.client, dialect: route.dialect, state }, signal)) }, undefined);
         }
         await markStale(ctx, files, term, 'fenced through the witness', signal);
-        return { term, via, ...silent };
+        return { term, via, ...silent, ...(state.logBinIndex ? { peerBinlogIndex: state.logBinIndex } : {}) };
       } finally {
         route.client.close();
       }

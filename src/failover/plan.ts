@@ -130,7 +130,7 @@ export type Step =
   /** Reads the exact coordinates after STOP; refuses to go on while the IO thread still runs. */
   | Named & { readonly kind: 'read-at-stop' }
   /** Recover the unfenced old master's binlog tail over SSH; sets the 'tail' fact. */
-  | Named & { readonly kind: 'recover-tail'; readonly recover: boolean; readonly appliedNow: string }
+  | Named & { readonly kind: 'recover-tail'; readonly recover: boolean; readonly appliedNow: string; readonly indexFile?: string }
   /** After writes open, read the fenced old master's binlog end for the log. */
   | Named & { readonly kind: 'compare-old-master-tail'; readonly indexFile?: string; readonly hint?: BinlogWalkHint }
   | Named & { readonly kind: 'record-position'; readonly role: PositionRecord['role']; readonly replicaAtStop: boolean; readonly bestEffort: boolean }

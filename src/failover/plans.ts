@@ -110,7 +110,8 @@ export interface LocalView {
 /** The peer's MySQL as the read phase found it: 'not-asked' when the transition did not need it. */
 export type PeerView =
   | { readonly kind: 'answered'; readonly dialect: Dialect; readonly state: ServerState }
-  | { readonly kind: 'unreachable'; readonly reason: string }
+  /** binlogIndex: its log_bin_index, when it answered through the witness only (its tail is read there). */
+  | { readonly kind: 'unreachable'; readonly reason: string; readonly binlogIndex?: string }
   | { readonly kind: 'not-asked' };
 
 /** Bounds for steps, derived from config so a slow setting slows everything consistently. */
@@ -198,7 +199,7 @@ function onPossibleLoss(config: Config, d: Dialect, what: 'catch-up' | 'tail'): 
  * the IO thread is killed before STOP (STOP waits on a hung source's socket), and its binlog tail is recovered over
  * SSH before writes open (semi-sync may have fallen back to async: MHA's save_master_binlog).
  */
-function drainReplica(config: Config, d: Dialect, status: ReplicaStatus, fenced: boolean): Plan {
+function drainReplica(config: Config, d: Dialect, status: ReplicaStatus, fenced: boolean, binlogIndex?: string): Plan {
   const b = stepBudgets(config);
   const timeoutMs = config.notify.catchUpTimeoutMs;
   const gtidMode = d.gtid === 'mariadb' ? status.usingGtid.toLowerCase() !== 'no' : d.gtid === 'mysql';
@@ -224,7 +225,8 @@ function drainReplica(config: Config, d: Dialect, status: ReplicaStatus, fenced:
       kind: 'if', test: 'caught-up', else: [],
       then: [
         { kind: 'recover-tail', name: 'recover-tail', budgetMs: ssh.connectTimeoutMs + 4 * ssh.commandTimeoutMs + 1000 + Math.max(2000, timeoutMs) + b.query,
-          recover: config.notify.recoverOldMasterTail, appliedNow: `${status.relaySourceLogFile}:${status.execSourceLogPos}` },
+          recover: config.notify.recoverOldMasterTail, appliedNow: `${status.relaySourceLogFile}:${status.execSourceLogPos}`,
+          ...(binlogIndex ? { indexFile: binlogIndex } : {}) },
         { kind: 'if', test: 'tail-gap', then: onPossibleLoss(config, d, 'tail'), else: [] },
       ],
     } as const]),
@@ -265,7 +267,8 @@ export function planPromotion(config: Config, local: LocalView, peer: PeerView):
   }
   // Forget the old master for good (a restarted mysqld would otherwise reconnect to it); coordinates are in the log and position.json.
   const detach = sql(config, 'detach-replication', [resetReplicaAll(d)]);
-  const unfenced: Plan = [...drainReplica(config, d, status, false), detach, ...openAsMaster(config, d, true)];
+  const unfenced: Plan = [...drainReplica(config, d, status, false, peer.kind === 'unreachable' ? peer.binlogIndex : undefined), detach,
+    ...openAsMaster(config, d, true)];
   if (peer.kind !== 'answered') return unfenced;
   const ssh = config.peer.ssh;
   // Walk the old master's binlog only from what this replica already read (a whole-file walk is slow).

@@ -21,6 +21,8 @@ export interface ReplicaApplied {
   readonly gtidBinlogPos: string;
   readonly gtidSlavePos: string;
   readonly flavor: 'mysql' | 'mariadb';
+  /** The old master's log_bin_index as its MySQL reported it (through the witness), when known. */
+  readonly indexFromMysql?: string;
 }
 
 /** Bytes to fetch from one binlog: [from, to) are whole missing groups; the format description is 4..fdEnd. */
@@ -125,7 +127,7 @@ interface Fetched {
 
 // Walks the old master's binlogs from the replica's position and, when recovery is on, fetches the missing bytes — one SSH session.
 async function readMissing(ctx: TransitionContext, files: PeerFiles, a: ReplicaApplied, recover: boolean, s: AbortSignal): Promise<Fetched | undefined> {
-  const index = await peerBinlogIndex(ctx, files, undefined, s);
+  const index = await peerBinlogIndex(ctx, files, a.indexFromMysql, s);
   if (index === undefined) return undefined;
   const tails = await files.readBinlogTails(index, { file: a.relaySourceLogFile, pos: a.execSourceLogPos }, s);
   const plan = planTailRecovery(tails, a);

@@ -41,12 +41,6 @@ describe('failover drills', { concurrency: 1 }, () => {
     notReady = await binsNotReady(REPO);
   });
 
-  // A drill that still fails now and then: it runs and asserts as every other, its failure is printed, and it does
-  // not fail the suite. Issue 7 stays open while this list is not empty.
-  const KNOWN_INTERMITTENT: Readonly<Record<string, string>> = {
-    'peer-link-cut': '1 acknowledged row lost in 2 of 11 runs, both after SSH through the witness timed out (cause not yet found)',
-  };
-
   after(async () => {
     if (skip) return;
     await teardown();
@@ -60,8 +54,7 @@ describe('failover drills', { concurrency: 1 }, () => {
 
   for (const { scenario: sc, setting } of chosen) {
     const name = drillName(sc.name, setting);
-    const todo = KNOWN_INTERMITTENT[name];
-    test(`${name}: ${sc.title}`, { skip: skip ?? false, timeout: 240_000, ...(todo ? { todo } : {}) }, async (t) => {
+    test(`${name}: ${sc.title}`, { skip: skip ?? false, timeout: 240_000 }, async (t) => {
       if (notReady) {
         if (CI) assert.fail(`${notReady}: the drills need the real bins`);
         t.skip(notReady);
