@@ -4,6 +4,7 @@ import { AppError, describeError, isAppError } from '../errors.js';
 import {
   changeSource, gtidSubtract, killConnection, replicaIoThreadIds, setGtidSlavePos, waitForGtids, type ReplicaStatus, type Statement,
 } from '../mysql/queries.js';
+import type { Dialect } from '../mysql/dialect.js';
 import type { Row, SqlClient } from '../mysql/types.js';
 import { pollUntil } from '../platform/poll.js';
 import { mariaErrantCheck, mergeMariaPositions, type ErrantCheck } from './gtid.js';
@@ -261,13 +262,17 @@ async function killClientConnections(ctx: TransitionContext, c: SqlClient, where
 
 // The SQL thread first (everything received is applied already, and nothing more may be), then KILL the IO thread.
 async function killIoThread(rt: Runtime, first: readonly Statement[], signal: AbortSignal): Promise<void> {
-  const { steps } = rt.ctx;
   const { client: c, dialect: d } = rt.local;
-  await steps.sql(c, 'kill-io-thread', 'local', first, signal);
+  await rt.ctx.steps.sql(c, 'kill-io-thread', 'local', first, signal);
+  await killReplicaIoThread(rt.ctx, c, d, 'kill-io-thread', signal);
+}
+
+/** KILL the replication IO thread: STOP waits out a dead source's socket, a killed thread does not. */
+export async function killReplicaIoThread(ctx: TransitionContext, c: SqlClient, d: Dialect, step: string, signal: AbortSignal): Promise<void> {
   const q = replicaIoThreadIds(d);
   const ids = await c.query<Row>(q.sql, q.params, { signal });
   const kills = ids.map((r) => Number(r['id'])).filter((id) => Number.isSafeInteger(id) && id > 0).map(killConnection);
-  await steps.sql(c, 'kill-io-thread', 'local', kills, signal);
+  await ctx.steps.sql(c, step, 'local', kills, signal);
 }
 
 // Waits (bounded) until everything received (or, from a fenced old master, everything it has) is applied.

@@ -66,7 +66,8 @@ async function runPlan(state: Exclude<TargetState, 'REJOIN'>, ctx: TransitionCon
         if (hasReplication(before.replica)) {
           const silent = route?.peerSilent;
           rt.peer = silent !== undefined
-            ? { kind: 'unreachable', reason: silent, ...(route?.peerBinlogIndex ? { binlogIndex: route.peerBinlogIndex } : {}) }
+            ? { kind: 'unreachable', reason: silent, ...(route?.peerBinlogIndex ? { binlogIndex: route.peerBinlogIndex } : {}),
+              ...(route?.peerHostSilent ? { hostSilent: true } : {}) }
             : await openPeer(ctx, 'reach-old-master', signal);
         }
         plan = planPromotion(config, { dialect: local.dialect, state: before }, rt.peer ?? { kind: 'not-asked' });
@@ -101,7 +102,9 @@ async function openLocalToFence(ctx: TransitionContext, signal: AbortSignal): Pr
   let last: Attempt | undefined;
   try {
     last = (await pollUntil<Attempt>({
-      clock: ports.clock, signal, deadlineMs: Infinity, firstDelayMs: 200,
+      // Each attempt waits out its connect timeout on a hung mysqld, and the one in flight when it resumes is answered
+      // first: short sleeps keep the resumed master writable for milliseconds, not the back-off's second.
+      clock: ports.clock, signal, deadlineMs: Infinity, firstDelayMs: 20, maxDelayMs: 20,
       read: async () => (last = await attempt()),
       settled: (a) => 'session' in a || !a.hung || signal.aborted,
       beforeSleep: (a, delayMs) => {

@@ -1,6 +1,6 @@
 import { AppError, describeError } from '../errors.js';
 import { readLocalGuard } from '../health/guard.js';
-import { guardVariables, gtidSubtract } from '../mysql/queries.js';
+import { guardVariables, gtidSubtract, startReplicaIoThread, stopReplicaIoThread } from '../mysql/queries.js';
 import { describeDialect, detectDialect, type Dialect } from '../mysql/dialect.js';
 import { describeMysqlError } from '../mysql/errors.js';
 import type { Row, SqlClient } from '../mysql/types.js';
@@ -11,7 +11,7 @@ import {
   parseTerm, STEPDOWN_FILE, stepDownText, TERM_FILE,
   type StepDownRecord, type TermRecord,
 } from '../state/files.js';
-import { fenceOn } from './execute.js';
+import { fenceOn, killReplicaIoThread } from './execute.js';
 import { fence } from './plans.js';
 import { readServerState, type ServerState } from './server-state.js';
 import { mysqlTarget, peerMysqlTarget } from '../mysql/targets.js';
@@ -71,30 +71,38 @@ export type WitnessRoute =
   | { readonly kind: 'answered'; readonly witness: Witness; readonly client: SqlClient; readonly dialect: Dialect; readonly readOnly: boolean }
   /** Its MySQL port was reached through the witness but the server does not answer: alive, possibly hung. */
   | { readonly kind: 'alive-silent'; readonly witness: Witness; readonly reason: string }
-  /** The witness answers but could not connect to the peer either: the peer is dead or isolated. */
-  | { readonly kind: 'peer-unreachable'; readonly witness: Witness; readonly reason: string }
+  /** The witness answers but could not connect to the peer either: the peer is dead or isolated (hostSilent: not even refused). */
+  | { readonly kind: 'peer-unreachable'; readonly witness: Witness; readonly reason: string; readonly hostSilent: boolean }
   /** No witness configured, or it does not answer or cannot forward in time: nothing is proved. */
   | { readonly kind: 'no-witness'; readonly reason: string };
 
 // A loaded two-core host needs more than the direct path's short timeouts for SSH plus a MySQL handshake on top.
 const WITNESS_MYSQL_TIMEOUT_MS = 2000;
 
-export async function reachPeerViaWitness(ctx: TransitionContext, signal: AbortSignal): Promise<WitnessRoute> {
+/** An SSH session to the witness being opened: settled to the session or the reason it cannot be had. */
+type PendingWitness = Promise<{ readonly witness: Witness } | { readonly reason: string }>;
+
+function connectWitness(ctx: TransitionContext, signal: AbortSignal): PendingWitness {
   const { config, ports } = ctx;
-  if (config.witness === undefined || ports.witness === undefined) return { kind: 'no-witness', reason: 'no witness configured' };
-  let witness: Witness;
-  try {
-    witness = await ports.witness.connect(config.witness, signal);
-  } catch (err) {
-    return { kind: 'no-witness', reason: `the witness ${config.witness.host} does not answer: ${describeError(err)}` };
-  }
+  if (config.witness === undefined || ports.witness === undefined) return Promise.resolve({ reason: 'no witness configured' });
+  const host = config.witness.host;
+  return ports.witness.connect(config.witness, signal).then((witness) => ({ witness }),
+    (err: unknown) => ({ reason: `the witness ${host} does not answer: ${describeError(err)}` }));
+}
+
+async function reachPeerViaWitness(ctx: TransitionContext, pending: PendingWitness, signal: AbortSignal): Promise<WitnessRoute> {
+  const { config, ports } = ctx;
+  const opened = await pending;
+  if (!('witness' in opened)) return { kind: 'no-witness', reason: opened.reason };
+  const { witness } = opened;
   let stream: Duplex;
   try {
     stream = await witness.forward(config.peer.host, config.peer.mysqlPort, signal);
   } catch (err) {
     // The witness's session is up: a peer it cannot connect to (refused, unreachable, or no SYN-ACK within the
     // deadline, as for a host that is off) is not alive on the network, as far as the witness can tell.
-    return { kind: 'peer-unreachable', witness, reason: describeError(err) };
+    const reason = describeError(err);
+    return { kind: 'peer-unreachable', witness, reason, hostSilent: !/refused/i.test(reason) };
   }
   let client: SqlClient | undefined;
   try {
@@ -146,6 +154,8 @@ export interface MasterRoute {
   readonly peerSilent?: string;
   /** Its log_bin_index, read through the witness: its tail is read there after the fence. */
   readonly peerBinlogIndex?: string;
+  /** The witness got no answer from its host either: no SSH tail read is tried. */
+  readonly peerHostSilent?: boolean;
 }
 
 
@@ -225,9 +235,16 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
   const { config, ports } = ctx;
   const marker = ports.state.stepDown();
   const localTerm = ports.state.term();
-  const direct = await peerDirect(ctx, signal);
+  // A peer that answers or refuses does so within the head start; only a silent one gets the witness session opened
+  // beside the direct attempt (ssh2's load and handshake cost CPU that a crash promotion needs).
+  const attempt = peerDirect(ctx, signal);
+  const early = await Promise.race([attempt, ports.clock.sleep(WITNESS_HEAD_START_MS, signal).then(() => undefined, () => undefined)]);
+  const pending = config.witness !== undefined && (early === undefined || early.kind === 'silent') ? connectWitness(ctx, signal) : undefined;
+  const direct = early ?? await attempt;
+  if (direct.kind !== 'silent') void pending?.then((w) => ('witness' in w ? w.witness.close() : undefined));
   let via: Witness | undefined;
   let files: PeerFiles | undefined;
+  let ioStop: Promise<boolean> | undefined;
   try {
     if (direct.kind === 'answered') {
       const holds = direct.state.readOnly ? {} : await containment(ctx, direct, signal);
@@ -239,8 +256,9 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
     refuseIfStale(localTerm, undefined, marker);
     const silent = { peerSilent: direct.reason };
     if (direct.kind === 'refused') return { term: await raiseTerm(ctx, localTerm, undefined) };
-    if (config.witness === undefined) return { term: await raiseTerm(ctx, localTerm, undefined), ...silent };
-    const route = await reachPeerViaWitness(ctx, signal);
+    if (config.witness === undefined || pending === undefined) return { term: await raiseTerm(ctx, localTerm, undefined), ...silent };
+    ioStop = stopIoThreadEarly(ctx, signal);
+    const route = await reachPeerViaWitness(ctx, pending, signal);
     if (route.kind === 'no-witness') {
       throw new AppError('PROMOTION_REFUSED', `not promoting: ${config.peer.name} does not answer (${direct.reason}) and the witness proves nothing ` +
         `(${route.reason}): this node may be the isolated one`);
@@ -248,7 +266,8 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
     via = route.witness;
     if (route.kind === 'peer-unreachable') {
       ports.log.warn(`the witness cannot reach ${config.peer.name} either (${route.reason}): it is dead or isolated, and an isolated node never promotes`);
-      return { term: await raiseTerm(ctx, localTerm, undefined), via, ...silent };
+      await ioStop;
+      return { term: await raiseTerm(ctx, localTerm, undefined), via, ...silent, ...(route.hostSilent ? { peerHostSilent: true } : {}) };
     }
     files = await peerFilesVia(ctx, via, signal);
     const peerTerm = files ? await termOf(ctx, files, signal) : undefined;
@@ -268,6 +287,7 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
             ...(await containment(ctx, { client: route.client, dialect: route.dialect, state }, signal)) }, undefined);
         }
         await markStale(ctx, files, term, 'fenced through the witness', signal);
+        await ioStop;
         return { term, via, ...silent, ...(state.logBinIndex ? { peerBinlogIndex: state.logBinIndex } : {}) };
       } finally {
         route.client.close();
@@ -278,13 +298,51 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
     ports.log.warn(`${config.peer.name}'s MySQL port answers through the witness but the server does not (${route.reason}): marking it stepped down`);
     const term = await raiseTerm(ctx, localTerm, peerTerm);
     await markStale(ctx, files, term, 'unreachable except through the witness, its MySQL silent', signal);
+    await ioStop;
     return { term, via, ...silent };
   } catch (err) {
     via?.close();
+    if (ioStop !== undefined && await ioStop) await restartIoThread(ctx);
     throw err;
   } finally {
     files?.close();
     if (direct.kind === 'answered') direct.client.close();
+  }
+}
+const WITNESS_HEAD_START_MS = 150;
+
+// The peer is silent directly: the IO thread on that link is stopped while the witness is asked (a semi-sync replica's
+// STOP first tries to reach its master, up to rpl_semi_sync_slave_kill_conn_timeout). false, logged: the plan stops it.
+async function stopIoThreadEarly(ctx: TransitionContext, signal: AbortSignal): Promise<boolean> {
+  try {
+    const local = await connectLocal(ctx, signal);
+    try {
+      const d = await detectDialect(local, signal);
+      await killReplicaIoThread(ctx, local, d, 'stop-io-thread', signal);
+      await ctx.steps.sql(local, 'stop-io-thread', 'local', [stopReplicaIoThread(d)], signal, IO_THREAD_EXIT_MS);
+      return true;
+    } finally {
+      local.close();
+    }
+  } catch (err) {
+    ctx.ports.log.warn(`could not stop the replication IO thread early: ${describeError(err)}`);
+    return false;
+  }
+}
+const IO_THREAD_EXIT_MS = 6000;
+
+// A refused promotion leaves this node a replica: its IO thread runs again, reconnecting when the link returns.
+async function restartIoThread(ctx: TransitionContext): Promise<void> {
+  const signal = AbortSignal.timeout(ctx.config.mysql.connectTimeoutMs + 2 * ctx.config.mysql.queryTimeoutMs);
+  try {
+    const local = await connectLocal(ctx, signal);
+    try {
+      await ctx.steps.sql(local, 'start-io-thread', 'local', [startReplicaIoThread(await detectDialect(local, signal))], signal);
+    } finally {
+      local.close();
+    }
+  } catch (err) {
+    ctx.ports.log.error(`could not restart the replication IO thread after the refusal: ${describeError(err)}`);
   }
 }
 

@@ -110,8 +110,11 @@ export interface LocalView {
 /** The peer's MySQL as the read phase found it: 'not-asked' when the transition did not need it. */
 export type PeerView =
   | { readonly kind: 'answered'; readonly dialect: Dialect; readonly state: ServerState }
-  /** binlogIndex: its log_bin_index, when it answered through the witness only (its tail is read there). */
-  | { readonly kind: 'unreachable'; readonly reason: string; readonly binlogIndex?: string }
+  /**
+   * binlogIndex: its log_bin_index, when it answered through the witness only (its tail is read there).
+   * hostSilent: the witness got no answer from its host either: no SSH can reach its binlog, none is tried.
+   */
+  | { readonly kind: 'unreachable'; readonly reason: string; readonly binlogIndex?: string; readonly hostSilent?: boolean }
   | { readonly kind: 'not-asked' };
 
 /** Bounds for steps, derived from config so a slow setting slows everything consistently. */
@@ -199,14 +202,19 @@ function onPossibleLoss(config: Config, d: Dialect, what: 'catch-up' | 'tail'): 
  * the IO thread is killed before STOP (STOP waits on a hung source's socket), and its binlog tail is recovered over
  * SSH before writes open (semi-sync may have fallen back to async: MHA's save_master_binlog).
  */
-function drainReplica(config: Config, d: Dialect, status: ReplicaStatus, fenced: boolean, binlogIndex?: string): Plan {
+type Source = { readonly kind: 'fenced' } | { readonly kind: 'unfenced'; readonly binlogIndex?: string; readonly hostSilent?: boolean };
+
+function drainReplica(config: Config, d: Dialect, status: ReplicaStatus, source: Source): Plan {
+  const fenced = source.kind === 'fenced';
+  const readTail = source.kind === 'unfenced' && source.hostSilent !== true;
+  const binlogIndex = source.kind === 'unfenced' ? source.binlogIndex : undefined;
   const b = stepBudgets(config);
   const timeoutMs = config.notify.catchUpTimeoutMs;
   const gtidMode = d.gtid === 'mariadb' ? status.usingGtid.toLowerCase() !== 'no' : d.gtid === 'mysql';
   const target: CatchUpTarget = !gtidMode ? { kind: 'relay' } : fenced ? { kind: 'old-master-gtids' } : { kind: 'gtids', gtids: status.receivedGtids };
   const ssh = config.peer.ssh;
   return [
-    ...(fenced ? [] : [{ kind: 'connect-ssh', name: 'connect-old-master-ssh', budgetMs: ssh.connectTimeoutMs + 500 } as const]),
+    ...(readTail ? [{ kind: 'connect-ssh', name: 'connect-old-master-ssh', budgetMs: ssh.connectTimeoutMs + 500 } as const] : []),
     // The relay log is applied by the SQL thread; a stopped one (operator, crash) must run again to drain it.
     ...(status.sqlRunning !== 'Yes' ? [sql(config, 'start-sql-thread', [startReplicaSqlThread(d)])] : []),
     // Fetch the rest only from an old master we have just fenced; never reconnect to one we could not fence. An IO thread
@@ -221,7 +229,9 @@ function drainReplica(config: Config, d: Dialect, status: ReplicaStatus, fenced:
     ...(fenced ? [] : [{ kind: 'kill-io-thread', name: 'kill-io-thread', budgetMs: b.query, statements: [stopReplicaSqlThread(d)] } as const]),
     stopReplication(config, d),
     { kind: 'read-at-stop', name: 'read-at-stop', budgetMs: b.query + 1000 },
-    ...(fenced ? [] : [{
+    ...(source.kind === 'unfenced' && !readTail ? [note('warn', "the witness cannot reach the old master's host either: its binlog tail is out of reach " +
+      '(an isolated master acknowledges nothing alone: semi-sync never falls back by itself)')] : []),
+    ...(!readTail ? [] : [{
       kind: 'if', test: 'caught-up', else: [],
       then: [
         { kind: 'recover-tail', name: 'recover-tail', budgetMs: ssh.connectTimeoutMs + 4 * ssh.commandTimeoutMs + 1000 + Math.max(2000, timeoutMs) + b.query,
@@ -267,14 +277,16 @@ export function planPromotion(config: Config, local: LocalView, peer: PeerView):
   }
   // Forget the old master for good (a restarted mysqld would otherwise reconnect to it); coordinates are in the log and position.json.
   const detach = sql(config, 'detach-replication', [resetReplicaAll(d)]);
-  const unfenced: Plan = [...drainReplica(config, d, status, false, peer.kind === 'unreachable' ? peer.binlogIndex : undefined), detach,
-    ...openAsMaster(config, d, true)];
+  const source: Source = peer.kind === 'unreachable'
+    ? { kind: 'unfenced', ...(peer.binlogIndex ? { binlogIndex: peer.binlogIndex } : {}), ...(peer.hostSilent ? { hostSilent: true } : {}) }
+    : { kind: 'unfenced' };
+  const unfenced: Plan = [...drainReplica(config, d, status, source), detach, ...openAsMaster(config, d, true)];
   if (peer.kind !== 'answered') return unfenced;
   const ssh = config.peer.ssh;
   // Walk the old master's binlog only from what this replica already read (a whole-file walk is slow).
   const hint = status.sourceLogFile !== '' ? { file: status.sourceLogFile, pos: status.readSourceLogPos } : undefined;
   const fenced: Plan = [
-    ...drainReplica(config, d, status, true), detach, ...openAsMaster(config, d, true),
+    ...drainReplica(config, d, status, { kind: 'fenced' }), detach, ...openAsMaster(config, d, true),
     // A fenced old master's tail only feeds the log: read after writes open (loading ssh2 costs more CPU than the promotion).
     { kind: 'compare-old-master-tail', name: 'compare-old-master-tail', budgetMs: ssh.connectTimeoutMs + 2 * ssh.commandTimeoutMs + 500,
       ...(peer.state.logBinIndex ? { indexFile: peer.state.logBinIndex } : {}), ...(hint ? { hint } : {}) },

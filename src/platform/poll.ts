@@ -14,6 +14,8 @@ export interface PollOptions<T> {
   /** The value already in hand: checked before the first read. */
   readonly initial?: T;
   readonly firstDelayMs?: number;
+  /** The longest sleep between reads (default 1000 ms): a wait whose read itself blocks needs no back-off. */
+  readonly maxDelayMs?: number;
   readonly read: (signal: AbortSignal) => Promise<T>;
   /** True when waiting longer cannot change the outcome (done, or failed for good). */
   readonly settled: (value: T) => boolean;
@@ -38,7 +40,7 @@ export async function pollUntil<T>(o: PollOptions<T>): Promise<PollResult<T>> {
     const sleepMs = Math.max(1, Math.min(delay, left));
     await o.beforeSleep?.(value, sleepMs);
     await o.clock.sleep(sleepMs, o.signal);
-    delay = nextPollDelay(delay);
+    delay = Math.min(o.maxDelayMs ?? 1000, nextPollDelay(delay));
     value = await o.read(o.signal);
   }
 }

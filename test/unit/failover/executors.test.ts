@@ -328,6 +328,21 @@ describe('MASTER when only the witness reaches the old master (MySQL 8.4 answers
     assert.equal(local.executed.at(-1), 'SET GLOBAL read_only = 0');
   });
 
+  it('when the witness gets no answer from the old master\'s host either then no SSH tail read is tried and writes open', async () => {
+    const local = mysql84Server({ readOnly: 1, replica: runningReplica, executed: 'uuid-a:1-10' });
+    const witness: WitnessConnector = { connect: async () => ({
+      where: 'root@10.0.0.50:22', close: () => {},
+      forward: async (h, port) => { throw new AppError('DEADLINE_EXCEEDED', `opening ${h}:${port} through the witness: no answer within 2000 ms`); },
+    }) };
+    const sshTried: string[] = [];
+    const peerFiles: PeerFilesConnector = { connect: async (h) => { sshTried.push(h); throw new AppError('PEER_UNREACHABLE', 'no session'); } };
+    const ctx = context(cutLink({ 3307: local }), []);
+    await handleTransition('MASTER', { ...ctx, config: withWitness, ports: { ...ctx.ports, witness, peerFiles } }, AbortSignal.timeout(5000));
+    assert.deepEqual(sshTried, []);
+    assert.equal(local.executed.at(-1), 'SET GLOBAL read_only = 0');
+    assert.ok((ctx.ports.log as ReturnType<typeof createMemoryLogger>).entries.some((e) => /binlog tail is out of reach/.test(e.msg)));
+  });
+
   it('refuses to promote when neither the old master nor the witness answers (this node may be the isolated one)', async () => {
     const local = mysql84Server({ readOnly: 1, replica: runningReplica, executed: 'uuid-a:1-10' });
     const witness: WitnessConnector = { connect: async () => { throw new AppError('PEER_UNREACHABLE', 'SSH to root@10.0.0.50:22: no handshake within 1000 ms'); } };
@@ -335,5 +350,7 @@ describe('MASTER when only the witness reaches the old master (MySQL 8.4 answers
     await assert.rejects(handleTransition('MASTER', { ...ctx, config: withWitness, ports: { ...ctx.ports, witness } }, AbortSignal.timeout(5000)),
       (err: Error & { code?: string }) => err.code === 'PROMOTION_REFUSED' && /may be the isolated one/.test(err.message));
     assert.equal(local.executed.includes('SET GLOBAL read_only = 0'), false);
+    // Its IO thread was stopped while the witness was asked: a node that stays a replica gets it back.
+    assert.deepEqual(local.executed.filter((x) => /IO_THREAD/.test(x)), ['STOP REPLICA IO_THREAD', 'START REPLICA IO_THREAD']);
   });
 });

@@ -27,6 +27,14 @@ describe('pollUntil: the one polling loop', () => {
     assert.deepEqual(clock.sleeps, [20, nextPollDelay(20)]);
   });
 
+  it('when maxDelayMs is set then the sleeps never grow past it', async () => {
+    const clock = fakeClock();
+    let reads = 0;
+    await pollUntil({ clock, signal: AbortSignal.timeout(5000), deadlineMs: 10_000, firstDelayMs: 20, maxDelayMs: 20,
+      read: async () => ++reads, settled: (v) => v === 6 });
+    assert.deepEqual(clock.sleeps, [20, 20, 20, 20, 20]);
+  });
+
   it('when the deadline passes first then the last value comes back unsettled and the last sleep is cut to the deadline', async () => {
     const clock = fakeClock();
     const r = await pollUntil({ clock, signal: AbortSignal.timeout(5000), deadlineMs: 100, firstDelayMs: 40, read: async () => 'no', settled: () => false });
