@@ -6,6 +6,7 @@ import type { Clock } from '../platform/clock.js';
 import { deadline } from '../platform/deadline.js';
 import { pollUntil } from '../platform/poll.js';
 import type { ErrantView, MysqlView } from '../status/model.js';
+import { transitionInProgress, type NotifyActivity } from './notify-activity.js';
 
 // A planned switchover moves the master role through keepalived: the master's keepalived is held out of the race
 // (its track_file turns non-zero: FAULT at once), the peer's keepalived takes the VIP and runs notify MASTER — the
@@ -23,6 +24,8 @@ export interface NodeReading {
   readonly mysql?: MysqlView;
   readonly unreachable?: string;
   readonly keepalived: { readonly running: boolean; readonly detail: string };
+  /** Its state dir's notify lock and requests (the peer's over SFTP); a string: why they could not be read. */
+  readonly notify: NotifyActivity | string;
 }
 
 /** What the switchover reads before deciding (read-only on both nodes). */
@@ -31,8 +34,6 @@ export interface SwitchoverReading {
   readonly peer: NodeReading;
   /** GTIDs each node has that the other lacks (status's comparison, from the local node's side). */
   readonly errant: ErrantView;
-  /** Why a notify transition runs now on this node (its lock held, a request not yet handled); undefined: none. */
-  readonly transitionInProgress?: string;
 }
 
 export interface SwitchoverBounds {
@@ -61,7 +62,10 @@ const other = (s: Side): Side => (s === 'local' ? 'peer' : 'local');
 // Pure: every reason the target is not ready, in the order an operator fixes them; none means go.
 export function decideSwitchover(r: SwitchoverReading, b: SwitchoverBounds): SwitchoverDecision {
   const reasons: string[] = [];
-  if (r.transitionInProgress !== undefined) reasons.push(`a transition is in progress (${r.transitionInProgress})`);
+  for (const n of [r.local, r.peer]) {
+    const busy = typeof n.notify === 'string' ? `cannot tell whether a transition is in progress on ${n.name} (${n.notify})` : transitionInProgress(n.notify, n.name);
+    if (busy !== undefined) reasons.push(typeof n.notify === 'string' ? busy : `a transition is in progress (${busy})`);
+  }
   for (const n of [r.local, r.peer]) {
     if (n.mysql === undefined) reasons.push(`${n.name}'s MySQL does not answer (${n.unreachable ?? '?'})`);
     if (!n.keepalived.running) reasons.push(`keepalived is not running on ${n.name} (${n.keepalived.detail})`);

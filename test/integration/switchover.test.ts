@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { fileRequestStore, NOTIFY_LOCK } from '../../src/failover/request-store.js';
 import { WEIGHT_FILE } from '../../src/failover/switchover.js';
 import { readTransitions } from '../../src/history/transitions.js';
 import { renderTemplate } from '../../src/keepalived/render.js';
 import { mysql2Connector } from '../../src/mysql/mysql2-client.js';
 import type { SqlClient } from '../../src/mysql/types.js';
+import { fileLock } from '../../src/platform/lock.js';
 import { KEEPALIVED, keepalivedSkipReason } from '../helpers/keepalived.js';
 import { ACCOUNTS, mariadbSkipReason, waitFor, writePrivate, type MariaDbFarm, type MariaDbServer } from '../helpers/mariadb.js';
 import { readOnly, slaveStatus, startPair, writeNodeConfig, type NodeDirs } from '../helpers/notify-env.js';
@@ -228,6 +230,32 @@ describe('keepalived-mysql switchover on a real MariaDB pair under two real keep
     const onA = new Set((await server('a').sql<{ id: number }>('SELECT id FROM appdb.t')).map((r) => Number(r.id)));
     assert.deepEqual(acked.filter((id) => !onA.has(id)), [], 'acknowledged rows missing on the final master');
     process.stdout.write(`# longest gap between acknowledged writes: there ${there.longestGapMs} ms, back ${back.longestGapMs} ms\n`);
+  });
+
+  it("when notify on the peer holds its lock, or has a request not handled yet, then switchover refuses naming the peer (read over SFTP), and nothing changes", async () => {
+    // After the switch back a is asynchronous until check-mysql's guard sees b attached: only the planted reason must remain.
+    await waitFor(async () => (await server('a').sql<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_status'"))[0]?.Value === 'ON', 15_000, 'semi-sync on a');
+    const held = await fileLock(join(dirs('b').stateDir, NOTIFY_LOCK.name), { staleMs: NOTIFY_LOCK.staleMs }).tryAcquire();
+    assert.ok(held, "b's notify lock is free");
+    try {
+      const r = await switchover('a');
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      assert.match(r.stderr, /^keepalived-mysql: switchover refused: a transition is in progress \(notify holds its lock on b \(refreshed \d+ ms ago\)\)\n$/);
+    } finally {
+      await held.release();
+    }
+    // BACKUP, which b already is: should a notify on b pick the planted request up, applying it changes nothing.
+    const handled = (await fileRequestStore(dirs('b').stateDir).handled())?.seq ?? 0;
+    const pending = join(dirs('b').stateDir, 'notify-requests', `${String(handled + 1).padStart(12, '0')}.json`);
+    writeFileSync(pending, `${JSON.stringify({ seq: handled + 1, state: 'BACKUP', requestedAt: 'T', pid: 1, origin: 'test', transitionId: 't' })}\n`);
+    try {
+      const r = await switchover('a');
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      assert.match(r.stderr, new RegExp(`a transition is in progress \\(notify request #${handled + 1} \\(BACKUP, recorded T\\) is not handled yet on b\\)`));
+    } finally {
+      rmSync(pending);
+    }
+    assert.deepEqual([await vipOn(), await readOnly(server('a')), await readOnly(server('b')), weight('a'), weight('b')], ['a', 0, 1, '0', '0']);
   });
 
   it('when the replica holds an errant transaction then switchover refuses naming it, and nothing changes', async () => {

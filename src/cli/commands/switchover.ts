@@ -7,6 +7,7 @@ import { AppError, describeError } from '../../errors.js';
 import {
   decideSwitchover, executeSwitchover, renderSwitchover, WEIGHT_FILE, type NodeReading, type Side, type SwitchoverPorts, type SwitchoverReading,
 } from '../../failover/switchover.js';
+import { localStateDirReader, peerStateDirReader, readNotifyActivity, type NotifyActivity } from '../../failover/notify-activity.js';
 import { appendTransition } from '../../history/transitions.js';
 import { KEEPALIVED_COMM } from '../../keepalived/pidfile.js';
 import { createFileLogger } from '../../log/winston-logger.js';
@@ -15,7 +16,6 @@ import { mysqlTarget, peerMysqlTarget } from '../../mysql/targets.js';
 import { writeFileAtomic } from '../../platform/atomic-write.js';
 import { systemClock } from '../../platform/clock.js';
 import { deadline } from '../../platform/deadline.js';
-import { fileLock } from '../../platform/lock.js';
 import { compareGtids, readNode, type NodeRead } from '../../status/collect.js';
 import type { PeerFiles } from '../../ssh/types.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -28,9 +28,6 @@ export interface SwitchoverOptions {
   readonly deadlineMs: string;
   readonly maxLagS: string;
 }
-
-// Same lock as notify: a held lock is a transition under way on this node.
-const LOCK_STALE_MS = 10_000;
 
 function positiveInt(flag: string, text: string): number {
   const n = Number(text);
@@ -46,7 +43,7 @@ export async function switchoverMain(opts: SwitchoverOptions, io: { stdout(text:
   const signal = deadline(deadlineMs);
   const peerFiles = lazyPeerFiles(config, signal);
   try {
-    const reading = await readPair(config, signal);
+    const reading = await readPair(config, peerFiles.get, signal);
     const decision = decideSwitchover(reading, { maxLagS, waitMs: deadlineMs, waitReplicating: opts.wait === true });
     if (opts.dryRun === true) {
       io.stdout(`switchover plan on ${config.node.name}:\n${renderSwitchover(decision).join('\n')}\n`);
@@ -79,14 +76,18 @@ function lazyPeerFiles(config: Config, signal: AbortSignal): { get: () => Promis
   };
 }
 
-async function readPair(config: Config, signal: AbortSignal): Promise<SwitchoverReading> {
+async function readPair(config: Config, peerFiles: () => Promise<PeerFiles>, signal: AbortSignal): Promise<SwitchoverReading> {
   const read = (target: Parameters<typeof readNode>[1]): Promise<NodeRead | string> =>
     readNode(mysql2Connector, target, signal).catch((err: unknown) => describeError(err));
-  const [local, peer, peerKeepalived, busy] = await Promise.all([
-    read(mysqlTarget(config)), read(peerMysqlTarget(config)), remoteKeepalived(config, signal), transitionInProgress(config),
+  const notify = (reader: () => Promise<Parameters<typeof readNotifyActivity>[0]>): Promise<NotifyActivity | string> =>
+    reader().then((r) => readNotifyActivity(r, Date.now())).catch((err: unknown) => describeError(err));
+  const [local, peer, peerKeepalived, localNotify, peerNotify] = await Promise.all([
+    read(mysqlTarget(config)), read(peerMysqlTarget(config)), remoteKeepalived(config, signal),
+    notify(async () => localStateDirReader(config.paths.stateDir)),
+    notify(async () => peerStateDirReader(await peerFiles(), config.peer.stateDir, signal)),
   ]);
-  const node = (name: string, r: NodeRead | string, keepalived: NodeReading['keepalived']): NodeReading =>
-    typeof r === 'string' ? { name, unreachable: r, keepalived } : { name, mysql: r.view, keepalived };
+  const node = (name: string, r: NodeRead | string, keepalived: NodeReading['keepalived'], n: NotifyActivity | string): NodeReading =>
+    typeof r === 'string' ? { name, unreachable: r, keepalived, notify: n } : { name, mysql: r.view, keepalived, notify: n };
   // Under writes the master moves on: read it again after the replica, so whatever the replica holds from it is in that read.
   const again = async (r: NodeRead | string, target: Parameters<typeof readNode>[1]): Promise<NodeRead | string> =>
     typeof r !== 'string' && r.view.writable ? read(target) : r;
@@ -95,18 +96,10 @@ async function readPair(config: Config, signal: AbortSignal): Promise<Switchover
     ...(p.view.gtidBinlogState !== undefined ? { binlogState: p.view.gtidBinlogState } : {}), position: p.view.gtidPosition, from: 'mysql',
   }, () => mysql2Connector.connect(mysqlTarget(config), signal), signal);
   return {
-    local: node(config.node.name, local, keepalivedAlive(config)),
-    peer: node(config.peer.name, peer, peerKeepalived),
+    local: node(config.node.name, local, keepalivedAlive(config), localNotify),
+    peer: node(config.peer.name, peer, peerKeepalived, peerNotify),
     errant,
-    ...(busy !== undefined ? { transitionInProgress: busy } : {}),
   };
-}
-
-async function transitionInProgress(config: Config): Promise<string | undefined> {
-  const held = await fileLock(join(config.paths.stateDir, 'notify'), { staleMs: LOCK_STALE_MS }).tryAcquire().catch(() => undefined);
-  if (held === undefined) return `notify's lock ${join(config.paths.stateDir, 'notify.lock')} is held on ${config.node.name}`;
-  await held.release();
-  return undefined;
 }
 
 // The peer's keepalived: its pid file names a live process called keepalived.

@@ -20,14 +20,14 @@ const replica: MysqlView = {
   semiSync: { sourceEnabled: true, sourceActive: false, clients: 0, replicaEnabled: true, replicaActive: true },
 };
 const running = { running: true, detail: 'pid 1' };
-const node = (name: string, mysql: MysqlView): NodeReading => ({ name, mysql, keepalived: running });
+const idle = { handled: { seq: 3, state: 'BACKUP', outcome: 'done' }, latest: { seq: 3, state: 'BACKUP', requestedAt: '' } };
+const node = (name: string, mysql: MysqlView): NodeReading => ({ name, mysql, keepalived: running, notify: idle });
 
-function reading(o: { local?: Partial<NodeReading>; peer?: Partial<NodeReading>; errant?: SwitchoverReading['errant']; busy?: string } = {}): SwitchoverReading {
+function reading(o: { local?: Partial<NodeReading>; peer?: Partial<NodeReading>; errant?: SwitchoverReading['errant'] } = {}): SwitchoverReading {
   return {
     local: { ...node('db1', master), ...o.local },
     peer: { ...node('db2', replica), ...o.peer },
     errant: o.errant ?? { localOnly: [], peerOnly: [], unproven: [], method: 'test' },
-    ...(o.busy !== undefined ? { transitionInProgress: o.busy } : {}),
   };
 }
 const bounds = { maxLagS: 5, waitMs: 10_000, waitReplicating: true };
@@ -39,6 +39,10 @@ describe('decideSwitchover', () => {
     if (d.kind !== 'go') return;
     assert.deepEqual([d.master, d.target], ['local', 'peer']);
     assert.deepEqual(d.steps.map((s) => `${s.kind}@${s.on}`), ['hold-out@local', 'wait-writable@peer', 'release@local', 'wait-replicating@local']);
+  });
+
+  it("when notify's lock on the peer is older than its staleness (its holder died) and every request is handled then that is no transition", () => {
+    assert.equal(decideSwitchover(reading({ peer: { notify: { ...idle, lockAgeMs: 60_000 } } }), bounds).kind, 'go');
   });
 
   it('when run on the replica then the same plan holds the peer out', () => {
@@ -57,8 +61,13 @@ describe('decideSwitchover', () => {
     ['semi-sync off on the master', reading({ local: { mysql: { ...master, semiSync: { ...master.semiSync, sourceActive: false } } } }), /semi-sync is off on db1/],
     ['semi-sync off on the target', reading({ peer: { mysql: { ...replica, semiSync: { ...replica.semiSync, replicaActive: false } } } }), /semi-sync is off on db2/],
     ['peer keepalived down', reading({ peer: { keepalived: { running: false, detail: 'no pid' } } }), /keepalived is not running on db2 \(no pid\)/],
-    ['transition in progress', reading({ busy: "notify's lock is held" }), /a transition is in progress/],
-    ['peer MySQL silent', reading({ peer: { name: 'db2', unreachable: 'ECONNREFUSED', keepalived: running, mysql: undefined } }), /db2's MySQL does not answer/],
+    ['notify holds its lock here', reading({ local: { notify: { ...idle, lockAgeMs: 2400 } } }),
+      /a transition is in progress \(notify holds its lock on db1 \(refreshed 2400 ms ago\)\)/],
+    ["the peer's notify has a request not handled yet", reading({ peer: { notify: { ...idle, latest: { seq: 4, state: 'MASTER', requestedAt: 'T' } } } }),
+      /a transition is in progress \(notify request #4 \(MASTER, recorded T\) is not handled yet on db2\)/],
+    ["the peer's notify state cannot be read", reading({ peer: { notify: 'SSH to db2: ECONNREFUSED' } }),
+      /cannot tell whether a transition is in progress on db2 \(SSH to db2: ECONNREFUSED\)/],
+    ['peer MySQL silent', reading({ peer: { name: 'db2', unreachable: 'ECONNREFUSED', keepalived: running, mysql: undefined, notify: idle } }), /db2's MySQL does not answer/],
     ['both writable', reading({ peer: { mysql: master } }), /both nodes are writable/],
   ];
   for (const [what, r, why] of refusals) {
