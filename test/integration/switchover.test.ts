@@ -121,6 +121,9 @@ describe('keepalived-mysql switchover on a real MariaDB pair under two real keep
     return line === undefined ? undefined : line.includes(' km0 ') ? 'a' : 'b';
   }
   const transitions = async (id: Id) => readTransitions(dirs(id).stateDir).records;
+  // A newly promoted a is asynchronous until check-mysql's guard sees b attached: a refusal must name only what a test planted.
+  const semiSyncOnA = (): Promise<void> => waitFor(async () =>
+    (await server('a').sql<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_status'"))[0]?.Value === 'ON', 15_000, 'semi-sync on a');
   const weight = (id: Id): string => readFileSync(join(dirs(id).stateDir, WEIGHT_FILE), 'utf8').trim();
   const switchover = (from: Id, ...args: string[]) => runBin('keepalived-mysql', ['switchover', '--config', dirs(from).configPath, ...args], { timeoutMs: 90_000 });
 
@@ -195,7 +198,8 @@ describe('keepalived-mysql switchover on a real MariaDB pair under two real keep
   it('when the pair is ready then --dry-run prints the plan and changes nothing', async () => {
     const r = await switchover('a', '--dry-run', '--wait');
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /\[hold-out\] a: write 1 to switchover\.weight[^\n]*\n {2}\[wait-writable\] b: [^\n]*\n {2}\[release\] a: [^\n]*\n {2}\[wait-replicating\] a: /);
+    assert.match(r.stdout, /\[hold-out\] a: write 1 to switchover\.weight[^\n]*\n {2}\[wait-writable\] b: [^\n]*\n {2}if b is writable:\n {4}\[release\] a: [^\n]*\n {4}\[wait-replicating\] a: /);
+    assert.match(r.stdout, /\n {2}else:\n {4}\[explain\] b: [^\n]*\n {4}\[hold-out\] b: /);
     assert.deepEqual([await vipOn(), await readOnly(server('a')), weight('a')], ['a', 0, '0']);
   });
 
@@ -233,8 +237,7 @@ describe('keepalived-mysql switchover on a real MariaDB pair under two real keep
   });
 
   it("when notify on the peer holds its lock, or has a request not handled yet, then switchover refuses naming the peer (read over SFTP), and nothing changes", async () => {
-    // After the switch back a is asynchronous until check-mysql's guard sees b attached: only the planted reason must remain.
-    await waitFor(async () => (await server('a').sql<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_status'"))[0]?.Value === 'ON', 15_000, 'semi-sync on a');
+    await semiSyncOnA();
     const held = await fileLock(join(dirs('b').stateDir, NOTIFY_LOCK.name), { staleMs: NOTIFY_LOCK.staleMs }).tryAcquire();
     assert.ok(held, "b's notify lock is free");
     try {
@@ -258,7 +261,43 @@ describe('keepalived-mysql switchover on a real MariaDB pair under two real keep
     assert.deepEqual([await vipOn(), await readOnly(server('a')), await readOnly(server('b')), weight('a'), weight('b')], ['a', 0, 1, '0', '0']);
   });
 
+  it("when the target's promotion refuses (it cannot catch up in time) then the switchover rolls back under writes: a is the master again, b its replica, exit 4 with the reason, in the history", async () => {
+    await semiSyncOnA();
+    // b applies nothing for an hour: notify MASTER on b cannot catch up within catchUpTimeoutMs (5 s) and refuses.
+    await server('b').sql('STOP SLAVE', 'CHANGE MASTER TO MASTER_DELAY = 3600', 'START SLAVE');
+    try {
+      await server('a').sql("INSERT INTO appdb.t VALUES (7100, 'held back on b')");
+      let r: Awaited<ReturnType<typeof switchover>> | undefined;
+      const w = await underWrites(async () => {
+        r = await switchover('a', '--wait', '--deadline-ms', '8000', '--max-lag-s', '100000');
+      });
+      assert.equal(r?.code, 4, `${r?.stdout}${r?.stderr}`);
+      assert.match(r?.stderr ?? '', /^keepalived-mysql: switchover rolled back: b did not become writable within 8000 ms \(b's last notify transition #\d+ MASTER: replica did not apply [^)]*\)[^\n]*; a is the master again\n$/);
+      assert.deepEqual([await vipOn(), await readOnly(server('a')), await readOnly(server('b')), weight('a'), weight('b')], ['a', 0, 1, '0', '0']);
+      const bRepl = await slaveStatus(server('b'));
+      assert.deepEqual([bRepl?.['Slave_IO_Running'], bRepl?.['Slave_SQL_Running'], Number(bRepl?.['Master_Port'])], ['Yes', 'Yes', server('a').port]);
+      const rec = (await transitions('a')).filter((t) => t.state === 'SWITCHOVER').at(-1);
+      assert.deepEqual([rec?.outcome, rec?.exitCode, rec?.error?.code], ['refused', 4, 'SWITCHOVER_ROLLED_BACK']);
+      assert.deepEqual(rec?.steps.map((x) => x.step), ['hold-out', 'wait-writable', 'explain', 'hold-out', 'wait-out', 'compare', 'release', 'wait-writable', 'release', 'wait-replicating']);
+      assert.ok((await transitions('b')).some((t) => t.state === 'MASTER' && t.outcome === 'refused'), "b's notify MASTER refused");
+      assert.ok(w.acked.length > 20, `writes went on (${w.acked.length}): ${w.errors.join(' | ')}`);
+      assert.equal(w.bothWritableSamples, 0);
+      const onA = new Set((await server('a').sql<{ id: number }>('SELECT id FROM appdb.t')).map((x) => Number(x.id)));
+      assert.deepEqual(w.acked.filter((id) => !onA.has(id)), [], 'acknowledged rows missing on a');
+      process.stdout.write(`# rollback: longest gap between acknowledged writes ${w.longestGapMs} ms\n`);
+    } finally {
+      await server('b').sql('STOP SLAVE', 'CHANGE MASTER TO MASTER_DELAY = 0', 'START SLAVE');
+      // Seconds_Behind_Master is NULL while the threads restart: wait for a real 0 with what a held back applied.
+      await waitFor(async () => {
+        const st = await slaveStatus(server('b'));
+        return st?.['Slave_SQL_Running'] === 'Yes' && st['Seconds_Behind_Master'] !== null && Number(st['Seconds_Behind_Master']) === 0 &&
+          (await server('b').sql('SELECT id FROM appdb.t WHERE id = 7100')).length === 1;
+      }, 15_000, 'b caught up');
+    }
+  });
+
   it('when the replica holds an errant transaction then switchover refuses naming it, and nothing changes', async () => {
+    await semiSyncOnA();
     await server('b').sql('SET GLOBAL read_only = 0', "INSERT INTO appdb.t VALUES (-1, 'errant')", 'SET GLOBAL read_only = 1');
     const r = await switchover('a');
     assert.equal(r.code, 4, r.stdout + r.stderr);

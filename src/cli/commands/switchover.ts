@@ -5,7 +5,8 @@ import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { AppError, describeError } from '../../errors.js';
 import {
-  decideSwitchover, executeSwitchover, renderSwitchover, WEIGHT_FILE, type NodeReading, type Side, type SwitchoverPorts, type SwitchoverReading,
+  decideSwitchover, executeSwitchover, renderSwitchover, switchoverBudgetMs, WEIGHT_FILE, type NodeReading, type Side, type SwitchoverPorts,
+  type SwitchoverReading,
 } from '../../failover/switchover.js';
 import { localStateDirReader, peerStateDirReader, readNotifyActivity, type NotifyActivity } from '../../failover/notify-activity.js';
 import { appendTransition } from '../../history/transitions.js';
@@ -17,7 +18,9 @@ import { writeFileAtomic } from '../../platform/atomic-write.js';
 import { systemClock } from '../../platform/clock.js';
 import { deadline } from '../../platform/deadline.js';
 import { compareGtids, readNode, type NodeRead } from '../../status/collect.js';
+import type { MysqlTarget } from '../../mysql/types.js';
 import type { PeerFiles } from '../../ssh/types.js';
+import type { ErrantView } from '../../status/model.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { keepalivedAlive } from './status.js';
 
@@ -40,10 +43,9 @@ export async function switchoverMain(opts: SwitchoverOptions, io: { stdout(text:
   const deadlineMs = positiveInt('--deadline-ms', opts.deadlineMs);
   const maxLagS = positiveInt('--max-lag-s', opts.maxLagS);
   const config = loadConfig(opts.config);
-  const signal = deadline(deadlineMs);
-  const peerFiles = lazyPeerFiles(config, signal);
+  const peer = peerSession(config);
   try {
-    const reading = await readPair(config, peerFiles.get, signal);
+    const reading = await readPair(config, peer, deadline(deadlineMs));
     const decision = decideSwitchover(reading, { maxLagS, waitMs: deadlineMs, waitReplicating: opts.wait === true });
     if (opts.dryRun === true) {
       io.stdout(`switchover plan on ${config.node.name}:\n${renderSwitchover(decision).join('\n')}\n`);
@@ -53,9 +55,10 @@ export async function switchoverMain(opts: SwitchoverOptions, io: { stdout(text:
     const log = createFileLogger({ logDir: config.paths.logDir, stem: 'switchover', base: { pid: process.pid }, alsoStderr: false });
     const names = { local: config.node.name, peer: config.peer.name };
     try {
-      log.info(`switchover decided: ${names[decision.master]} → ${names[decision.target]}`, { steps: decision.steps.map((s) => s.kind) });
+      log.info(`switchover decided: ${names[decision.master]} → ${names[decision.target]}`, { plan: renderSwitchover(decision) });
       const started = Date.now();
-      await executeSwitchover(decision, { id: randomUUID(), node: config.node.name }, realPorts(config, peerFiles.get, log), signal);
+      const ports = realPorts(config, peer, log);
+      await executeSwitchover(decision, { id: randomUUID(), node: config.node.name }, ports, deadline(switchoverBudgetMs(decision.plan, ports.stepMs)));
       io.stdout(`switchover: ${names[decision.target]} is the master (${Date.now() - started} ms), ${names[decision.master]} ` +
         `${opts.wait === true ? 'replicates from it' : 'rejoins as BACKUP'}\n`);
       return EXIT.OK;
@@ -63,42 +66,63 @@ export async function switchoverMain(opts: SwitchoverOptions, io: { stdout(text:
       await log.close(1000);
     }
   } finally {
-    peerFiles.close();
+    peer.close();
   }
 }
 
-// One SFTP session to the peer, opened only when a step needs it.
-function lazyPeerFiles(config: Config, signal: AbortSignal): { get: () => Promise<PeerFiles>; close: () => void } {
+/** One SFTP session to the peer, opened when first needed and again after a call on it failed (a dropped link). */
+interface PeerSession {
+  use<T>(fn: (files: PeerFiles) => Promise<T>): Promise<T>;
+  close(): void;
+}
+
+function peerSession(config: Config): PeerSession {
   let files: Promise<PeerFiles> | undefined;
+  const connect = (): Promise<PeerFiles> => import('../../ssh/ssh2-peer-files.js')
+    .then((m) => m.ssh2PeerFilesConnector.connect(config.peer.host, config.peer.ssh, AbortSignal.timeout(config.peer.ssh.connectTimeoutMs)));
   return {
-    get: () => (files ??= import('../../ssh/ssh2-peer-files.js').then((m) => m.ssh2PeerFilesConnector.connect(config.peer.host, config.peer.ssh, signal))),
+    async use(fn) {
+      const current = (files ??= connect());
+      try {
+        return await fn(await current);
+      } catch (err) {
+        if (files === current) files = undefined;
+        void current.then((f) => f.close(), () => undefined);
+        throw err;
+      }
+    },
     close: () => void files?.then((f) => f.close(), () => undefined),
   };
 }
 
-async function readPair(config: Config, peerFiles: () => Promise<PeerFiles>, signal: AbortSignal): Promise<SwitchoverReading> {
-  const read = (target: Parameters<typeof readNode>[1]): Promise<NodeRead | string> =>
-    readNode(mysql2Connector, target, signal).catch((err: unknown) => describeError(err));
-  const notify = (reader: () => Promise<Parameters<typeof readNotifyActivity>[0]>): Promise<NotifyActivity | string> =>
-    reader().then((r) => readNotifyActivity(r, Date.now())).catch((err: unknown) => describeError(err));
+// GTIDs each node has that the other lacks, from the local side (status's comparison).
+async function compareNodes(config: Config, local: NodeRead | string, peer: NodeRead | string, signal: AbortSignal): Promise<ErrantView> {
+  return compareGtids(typeof local === 'string' ? undefined : local, typeof peer === 'string' ? undefined : {
+    ...(peer.view.gtidBinlogState !== undefined ? { binlogState: peer.view.gtidBinlogState } : {}), position: peer.view.gtidPosition, from: 'mysql',
+  }, () => mysql2Connector.connect(mysqlTarget(config), signal), signal);
+}
+
+const readOrWhy = (target: MysqlTarget, signal: AbortSignal): Promise<NodeRead | string> =>
+  readNode(mysql2Connector, target, signal).catch((err: unknown) => describeError(err));
+
+async function readPair(config: Config, peerFiles: PeerSession, signal: AbortSignal): Promise<SwitchoverReading> {
+  const read = (target: MysqlTarget): Promise<NodeRead | string> => readOrWhy(target, signal);
+  const notify = (activity: Promise<NotifyActivity>): Promise<NotifyActivity | string> => activity.catch((err: unknown) => describeError(err));
   const [local, peer, peerKeepalived, localNotify, peerNotify] = await Promise.all([
     read(mysqlTarget(config)), read(peerMysqlTarget(config)), remoteKeepalived(config, signal),
-    notify(async () => localStateDirReader(config.paths.stateDir)),
-    notify(async () => peerStateDirReader(await peerFiles(), config.peer.stateDir, signal)),
+    notify(readNotifyActivity(localStateDirReader(config.paths.stateDir), Date.now())),
+    notify(peerFiles.use((f) => readNotifyActivity(peerStateDirReader(f, config.peer.stateDir, signal), Date.now()))),
   ]);
   const node = (name: string, r: NodeRead | string, keepalived: NodeReading['keepalived'], n: NotifyActivity | string): NodeReading =>
     typeof r === 'string' ? { name, unreachable: r, keepalived, notify: n } : { name, mysql: r.view, keepalived, notify: n };
   // Under writes the master moves on: read it again after the replica, so whatever the replica holds from it is in that read.
-  const again = async (r: NodeRead | string, target: Parameters<typeof readNode>[1]): Promise<NodeRead | string> =>
+  const again = async (r: NodeRead | string, target: MysqlTarget): Promise<NodeRead | string> =>
     typeof r !== 'string' && r.view.writable ? read(target) : r;
   const [l, p] = [await again(local, mysqlTarget(config)), await again(peer, peerMysqlTarget(config))];
-  const errant = await compareGtids(typeof l === 'string' ? undefined : l, typeof p === 'string' ? undefined : {
-    ...(p.view.gtidBinlogState !== undefined ? { binlogState: p.view.gtidBinlogState } : {}), position: p.view.gtidPosition, from: 'mysql',
-  }, () => mysql2Connector.connect(mysqlTarget(config), signal), signal);
   return {
     local: node(config.node.name, local, keepalivedAlive(config), localNotify),
     peer: node(config.peer.name, peer, peerKeepalived, peerNotify),
-    errant,
+    errant: await compareNodes(config, l, p, signal),
   };
 }
 
@@ -127,16 +151,25 @@ async function remoteKeepalived(config: Config, signal: AbortSignal): Promise<No
   }
 }
 
-function realPorts(config: Config, peerFiles: () => Promise<PeerFiles>, log: SwitchoverPorts['log']): SwitchoverPorts {
-  const targets: Record<Side, ReturnType<typeof mysqlTarget>> = { local: mysqlTarget(config), peer: peerMysqlTarget(config) };
+function realPorts(config: Config, peer: PeerSession, log: SwitchoverPorts['log']): SwitchoverPorts {
+  const targets: Record<Side, MysqlTarget> = { local: mysqlTarget(config), peer: peerMysqlTarget(config) };
+  const ssh = config.peer.ssh;
   return {
     clock: systemClock,
     log,
+    // A call over SFTP on a session opened afresh, or both servers read.
+    stepMs: Math.max(ssh.connectTimeoutMs + ssh.commandTimeoutMs, config.mysql.connectTimeoutMs + 6 * config.mysql.queryTimeoutMs),
     readMysql: async (on, signal) => (await readNode(mysql2Connector, targets[on], signal)).view,
+    readNotify: (on, signal) => (on === 'local' ? readNotifyActivity(localStateDirReader(config.paths.stateDir), Date.now())
+      : peer.use((f) => readNotifyActivity(peerStateDirReader(f, config.peer.stateDir, signal), Date.now()))),
+    compareGtids: async (signal) => {
+      const [l, p] = await Promise.all([readOrWhy(targets.local, signal), readOrWhy(targets.peer, signal)]);
+      return compareNodes(config, l, p, signal);
+    },
     setWeight: async (on, value, signal) => {
       log.info(`${WEIGHT_FILE} = ${value} on ${on === 'local' ? config.node.name : config.peer.name}`);
       if (on === 'local') return writeFileAtomic(join(config.paths.stateDir, WEIGHT_FILE), `${value}\n`);
-      return (await peerFiles()).writeStateFile(config.peer.stateDir, WEIGHT_FILE, `${value}\n`, signal);
+      return peer.use((f) => f.writeStateFile(config.peer.stateDir, WEIGHT_FILE, `${value}\n`, signal));
     },
     record: (r) => appendTransition(config.paths.stateDir, r),
   };
