@@ -1,4 +1,6 @@
+import { posix } from 'node:path';
 import type { Config } from '../config/schema.js';
+import { WEIGHT_FILE } from '../state/files.js';
 
 // doctor's rules as pure functions: facts in, one PASS/WARN/FAIL line each (with the fix) out. No I/O here.
 
@@ -121,7 +123,18 @@ interface KeepalivedConfFacts {
   readonly globalDefs: readonly string[];
   /** vrrp_script blocks whose script runs check-mysql. */
   readonly checkScripts: readonly { readonly name: string; readonly script: string; readonly timeoutS?: number }[];
-  readonly instances: readonly { readonly name: string; readonly state?: string; readonly nopreempt: boolean; readonly vrid?: number; readonly notify?: string; readonly tracks: readonly string[] }[];
+  readonly instances: readonly {
+    readonly name: string; readonly state?: string; readonly nopreempt: boolean; readonly vrid?: number; readonly notify?: string; readonly tracks: readonly string[];
+    /** Its track_file block: names, with the weight given there. */
+    readonly trackFiles: readonly TrackRef[];
+  }[];
+  /** Top-level track_file blocks. */
+  readonly trackFiles: readonly (TrackRef & { readonly file?: string })[];
+}
+
+interface TrackRef {
+  readonly name: string;
+  readonly weight?: number;
 }
 
 // A small block reader for keepalived.conf: `name [arg] { … }` nesting, comments (# !) stripped, quoted strings kept.
@@ -166,9 +179,21 @@ export function parseKeepalivedConf(text: string): KeepalivedConfFacts {
       name: b.head[1] ?? '', nopreempt: b.lines.some((l) => l[0] === 'nopreempt'),
       ...(state !== undefined ? { state } : {}), ...(vrid !== undefined ? { vrid: Number(vrid) } : {}), ...(notify !== undefined ? { notify } : {}),
       tracks: b.children.filter((c) => c.head[0] === 'track_script').flatMap((c) => c.lines.map((l) => l[0] ?? '')),
+      trackFiles: b.children.filter((c) => c.head[0] === 'track_file').flatMap((c) => c.lines.map((l) => trackRef(l[0] ?? '', l.slice(1)))),
     };
   });
-  return { globalDefs, checkScripts, instances };
+  const trackFiles = root.children.filter((b) => b.head[0] === 'track_file').map((b) => {
+    const file = value(b, 'file');
+    return { ...trackRef(b.head[1] ?? '', b.lines.find((l) => l[0] === 'weight') ?? []), ...(file !== undefined ? { file } : {}) };
+  });
+  return { globalDefs, checkScripts, instances, trackFiles };
+}
+
+// `name weight N` in an instance, or the `weight N` line of a track_file block.
+function trackRef(name: string, words: readonly string[]): TrackRef {
+  const i = words.indexOf('weight');
+  const w = i >= 0 ? Number(words[i + 1]) : NaN;
+  return { name, ...(Number.isFinite(w) ? { weight: w } : {}) };
 }
 
 export function keepalivedChecks(k: KeepalivedConfFacts, path: string, config: Config, peerVrids?: readonly number[]): Finding[] {
@@ -203,6 +228,35 @@ export function keepalivedChecks(k: KeepalivedConfFacts, path: string, config: C
   }
   out.push(k.globalDefs.some((l) => l === 'enable_script_security') ? pass(id('script_security'), 'enable_script_security set')
     : warn(id('script_security'), 'enable_script_security not set: keepalived runs scripts from paths others may write', 'global_defs { enable_script_security; script_user root }'));
+  return out;
+}
+
+/**
+ * keepalived-mysql switchover holds a node out of the race through <stateDir>/switchover.weight: each instance must
+ * track it with weight 0 (non-zero: FAULT at once) and the file must read 0 (a 1 left behind keeps the node out for
+ * good; keepalived's init_file does not overwrite it at a restart).
+ */
+export function switchoverTrackChecks(k: KeepalivedConfFacts, path: string, config: Config, weightText: string | undefined): Finding[] {
+  const file = posix.join(config.paths.stateDir, WEIGHT_FILE);
+  const blocks = k.trackFiles.filter((t) => t.file !== undefined && posix.normalize(t.file) === file);
+  const fix = `track_file km_switchover { file "${file}"; weight 0; init_file 0 } and in each vrrp_instance track_file { km_switchover weight 0 } (templates/keepalived.conf.tmpl)`;
+  const out = k.instances.map((i) => {
+    const id = `keepalived.${i.name}.switchover`;
+    const ref = i.trackFiles.find((r) => blocks.some((b) => b.name === r.name));
+    const weight = ref?.weight ?? blocks.find((b) => b.name === ref?.name)?.weight;
+    if (ref === undefined) {
+      return fail(id, blocks.length === 0 ? `${path}: no track_file reads ${file}: switchover cannot hold this node out of the race`
+        : `vrrp_instance ${i.name} does not track ${blocks.map((b) => b.name).join(', ')} (${file}): switchover cannot hold it out of the race`, fix);
+    }
+    return weight === 0 ? pass(id, `vrrp_instance ${i.name} tracks ${file} (track_file ${ref.name}) with weight 0`)
+      : fail(id, `vrrp_instance ${i.name} tracks ${file} with weight ${weight ?? 'not set'}: a 1 there changes its priority instead of putting it in FAULT`,
+        `vrrp_instance ${i.name} { track_file { ${ref.name} weight 0 } }`);
+  });
+  const value = weightText?.trim();
+  out.push(value === '0' ? pass('files.switchover_weight', `${file} reads 0 (no switchover holds this node out)`)
+    : fail('files.switchover_weight', weightText === undefined ? `${file} is missing or unreadable: keepalived creates it with init_file 0 when it starts with this wiring`
+      : `${file} reads ${JSON.stringify(value)}: this node is held out of the VRRP race (FAULT) by a switchover still running or one that died`,
+    weightText === undefined ? 'start keepalived with the rendered keepalived.conf (track_file … init_file 0)' : `unless a switchover is running: echo 0 > ${file}`));
   return out;
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from '../log/types.js';
 import type { Clock } from '../platform/clock.js';
 import { deadline } from '../platform/deadline.js';
 import { pollUntil } from '../platform/poll.js';
+import { WEIGHT_FILE } from '../state/files.js';
 import type { ErrantView, MysqlView } from '../status/model.js';
 import { describeNotify, transitionInProgress, type NotifyActivity } from './notify-activity.js';
 
@@ -13,9 +14,6 @@ import { describeNotify, transitionInProgress, type NotifyActivity } from './not
 // one promotion path (fence the old master, catch up to its GTIDs, open writes) — and the old master is released
 // back to BACKUP, where notify BACKUP makes it a replica of the new one. Readiness is judged first, purely; a target
 // that does not become writable in time is rolled back the same way (switchoverPlan).
-
-/** keepalived's track_file (templates/keepalived*.tmpl): non-zero with weight 0 is FAULT, 0 is OK. In paths.stateDir. */
-export const WEIGHT_FILE = 'switchover.weight';
 
 export type Side = 'local' | 'peer';
 

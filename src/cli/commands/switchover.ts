@@ -5,7 +5,7 @@ import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { AppError, describeError } from '../../errors.js';
 import {
-  decideSwitchover, executeSwitchover, renderSwitchover, switchoverBudgetMs, WEIGHT_FILE, type NodeReading, type Side, type SwitchoverPorts,
+  decideSwitchover, executeSwitchover, renderSwitchover, switchoverBudgetMs, type NodeReading, type Side, type SwitchoverPorts,
   type SwitchoverReading,
 } from '../../failover/switchover.js';
 import { localStateDirReader, peerStateDirReader, readNotifyActivity, type NotifyActivity } from '../../failover/notify-activity.js';
@@ -17,6 +17,7 @@ import { mysqlTarget, peerMysqlTarget } from '../../mysql/targets.js';
 import { writeFileAtomic } from '../../platform/atomic-write.js';
 import { systemClock } from '../../platform/clock.js';
 import { deadline } from '../../platform/deadline.js';
+import { WEIGHT_FILE } from '../../state/files.js';
 import { compareGtids, readNode, type NodeRead } from '../../status/collect.js';
 import type { MysqlTarget } from '../../mysql/types.js';
 import type { PeerFiles } from '../../ssh/types.js';

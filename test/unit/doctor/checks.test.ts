@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { bootReadOnlyCheck, clockSkewCheck, parseKeepalivedConf } from '../../../src/doctor/checks.js';
+import { parseConfig } from '../../../src/config/schema.js';
+import { bootReadOnlyCheck, clockSkewCheck, parseKeepalivedConf, switchoverTrackChecks } from '../../../src/doctor/checks.js';
 
 const template = readFileSync(fileURLToPath(new URL('../../../../templates/keepalived.conf.tmpl', import.meta.url)), 'utf8');
 
@@ -11,7 +12,10 @@ describe('doctor checks', () => {
     const k = parseKeepalivedConf(template.replace(/\{\{checkTimeoutS\}\}/g, '10').replace(/\{\{virtualRouterId\}\}/g, '51'));
     assert.deepEqual(k.checkScripts, [{ name: 'chk_mysql', script: '{{binDir}}/check-mysql --config {{configPath}}', timeoutS: 10 }]);
     assert.equal(k.instances.length, 1);
-    assert.deepEqual({ ...k.instances[0], notify: 'x' }, { name: 'VI_1', state: 'BACKUP', nopreempt: true, vrid: 51, notify: 'x', tracks: ['chk_mysql'] });
+    assert.deepEqual({ ...k.instances[0], notify: 'x' }, {
+      name: 'VI_1', state: 'BACKUP', nopreempt: true, vrid: 51, notify: 'x', tracks: ['chk_mysql'], trackFiles: [{ name: 'km_switchover', weight: 0 }],
+    });
+    assert.deepEqual(k.trackFiles, [{ name: 'km_switchover', weight: 0, file: '{{stateDir}}/switchover.weight' }]);
     assert.ok(k.globalDefs.includes('enable_script_security'));
   });
 
@@ -23,5 +27,31 @@ describe('doctor checks', () => {
 
   it('when the clocks differ then up to 250 ms passes, up to 1 s warns and beyond fails', () => {
     assert.deepEqual([clockSkewCheck(-250, 'b').level, clockSkewCheck(600, 'b').level, clockSkewCheck(-1500, 'b').level], ['PASS', 'WARN', 'FAIL']);
+  });
+
+  describe('the switchover wiring (track_file on <stateDir>/switchover.weight, weight 0)', () => {
+    const config = parseConfig({
+      node: { name: 'db1' }, mysql: { user: 'k', password: 'k' }, replication: { user: 'r', password: 'r' },
+      peer: { name: 'db2', host: '10.0.0.2', ssh: { hostKeySha256: `SHA256:${'A'.repeat(43)}` } },
+      paths: { stateDir: '/var/lib/keepalived-mysql' }, check: { gateway: { host: '10.0.0.254' } },
+    }, { configReadableByOthers: false, readPasswordFile: () => 'x' });
+    const rendered = template.replace(/\{\{stateDir\}\}/g, '/var/lib/keepalived-mysql/');
+    const levels = (text: string, weight: string | undefined): string[] =>
+      switchoverTrackChecks(parseKeepalivedConf(text), 'k.conf', config, weight).map((f) => `${f.id} ${f.level}`);
+
+    it('when the shipped template is rendered for this state dir and the file reads 0 then both lines pass', () => {
+      assert.deepEqual(levels(rendered, '0\n'), ['keepalived.VI_1.switchover PASS', 'files.switchover_weight PASS']);
+    });
+
+    it('when the track_file reads another path, the instance does not track it, or its weight is not 0 then the instance line fails', () => {
+      assert.deepEqual(levels(rendered.replace('/var/lib/keepalived-mysql//switchover.weight', '/tmp/switchover.weight'), '0'), ['keepalived.VI_1.switchover FAIL', 'files.switchover_weight PASS']);
+      assert.deepEqual(levels(rendered.replace(/ {2}track_file \{\n {4}km_switchover weight 0\n {2}\}\n/, ''), '0')[0], 'keepalived.VI_1.switchover FAIL');
+      assert.deepEqual(levels(rendered.replace('km_switchover weight 0', 'km_switchover'), '0')[0], 'keepalived.VI_1.switchover PASS', 'the block\'s weight 0 applies');
+      assert.deepEqual(levels(rendered.replace('km_switchover weight 0', 'km_switchover weight 2'), '0')[0], 'keepalived.VI_1.switchover FAIL');
+    });
+
+    it('when the file is missing or holds 1 then files.switchover_weight fails', () => {
+      assert.deepEqual([levels(rendered, undefined)[1], levels(rendered, '1\n')[1]], ['files.switchover_weight FAIL', 'files.switchover_weight FAIL']);
+    });
   });
 });
