@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { WEIGHT_FILE } from '../state/files.js';
+import { TAKEOVER_FILE, WEIGHT_FILE } from '../state/files.js';
 
 // doctor's rules as pure functions: facts in, one PASS/WARN/FAIL line each (with the fix) out. No I/O here.
 
@@ -231,33 +231,63 @@ export function keepalivedChecks(k: KeepalivedConfFacts, path: string, config: C
   return out;
 }
 
+/** The two files a switchover writes for keepalived, what their track_file must be, and what a wrong one costs. */
+interface SwitchoverTrack {
+  readonly file: string;
+  readonly block: string;
+  readonly id: 'switchover' | 'takeover';
+  readonly fileId: string;
+  readonly weight: number;
+  readonly weightOk: (w: number | undefined) => boolean;
+  /** Why the wiring matters: what a switchover cannot do (or does slower) without it. */
+  readonly without: string;
+  readonly missing: 'FAIL' | 'WARN';
+  /** What a non-zero value left behind does. */
+  readonly leftOver: string;
+}
+
+const SWITCHOVER_TRACKS: readonly SwitchoverTrack[] = [
+  { file: WEIGHT_FILE, block: 'km_switchover', id: 'switchover', fileId: 'files.switchover_weight', weight: 0, weightOk: (w) => w === 0, missing: 'FAIL',
+    without: 'switchover cannot hold this node out of the race', leftOver: 'this node is held out of the VRRP race (FAULT)' },
+  // A weight of 0 would turn the lift into FAULT on the target, a negative one would lower it.
+  { file: TAKEOVER_FILE, block: 'km_takeover', id: 'takeover', fileId: 'files.switchover_takeover', weight: 254, weightOk: (w) => w !== undefined && w > 0, missing: 'WARN',
+    without: 'a switchover hands over after the VRRP skew time, (256 - priority)/256 s, instead of 8 ms',
+    leftOver: "this node's VRRP priority is lifted to 254: in a failover it takes over before the master's own fence has run" },
+];
+
 /**
- * keepalived-mysql switchover holds a node out of the race through <stateDir>/switchover.weight: each instance must
- * track it with weight 0 (non-zero: FAULT at once) and the file must read 0 (a 1 left behind keeps the node out for
- * good; keepalived's init_file does not overwrite it at a restart).
+ * keepalived-mysql switchover drives keepalived through two files in <stateDir>: switchover.weight (weight 0: a 1 is
+ * FAULT at once) holds the master out, switchover.takeover (weight 254) lifts the target for the hand-over. Each
+ * instance must track both, and both must read 0 when no switchover runs (a 1 left behind stays: init_file does not
+ * overwrite it at a restart).
  */
-export function switchoverTrackChecks(k: KeepalivedConfFacts, path: string, config: Config, weightText: string | undefined): Finding[] {
-  const file = posix.join(config.paths.stateDir, WEIGHT_FILE);
-  const blocks = k.trackFiles.filter((t) => t.file !== undefined && posix.normalize(t.file) === file);
-  const fix = `track_file km_switchover { file "${file}"; weight 0; init_file 0 } and in each vrrp_instance track_file { km_switchover weight 0 } (templates/keepalived.conf.tmpl)`;
-  const out = k.instances.map((i) => {
-    const id = `keepalived.${i.name}.switchover`;
-    const ref = i.trackFiles.find((r) => blocks.some((b) => b.name === r.name));
-    const weight = ref?.weight ?? blocks.find((b) => b.name === ref?.name)?.weight;
-    if (ref === undefined) {
-      return fail(id, blocks.length === 0 ? `${path}: no track_file reads ${file}: switchover cannot hold this node out of the race`
-        : `vrrp_instance ${i.name} does not track ${blocks.map((b) => b.name).join(', ')} (${file}): switchover cannot hold it out of the race`, fix);
-    }
-    return weight === 0 ? pass(id, `vrrp_instance ${i.name} tracks ${file} (track_file ${ref.name}) with weight 0`)
-      : fail(id, `vrrp_instance ${i.name} tracks ${file} with weight ${weight ?? 'not set'}: a 1 there changes its priority instead of putting it in FAULT`,
-        `vrrp_instance ${i.name} { track_file { ${ref.name} weight 0 } }`);
+export function switchoverTrackChecks(k: KeepalivedConfFacts, path: string, config: Config, read: (file: string) => string | undefined): Finding[] {
+  return SWITCHOVER_TRACKS.flatMap((t) => {
+    const file = posix.join(config.paths.stateDir, t.file);
+    const blocks = k.trackFiles.filter((b) => b.file !== undefined && posix.normalize(b.file) === file);
+    const report = t.missing === 'FAIL' ? fail : warn;
+    const fix = `track_file ${t.block} { file "${file}"; weight ${t.weight}; init_file 0 } and in each vrrp_instance track_file { ${t.block} weight ${t.weight} } ` +
+      '(templates/keepalived.conf.tmpl)';
+    const wired = k.instances.map((i) => {
+      const id = `keepalived.${i.name}.${t.id}`;
+      const ref = i.trackFiles.find((r) => blocks.some((b) => b.name === r.name));
+      if (ref === undefined) {
+        return report(id, blocks.length === 0 ? `${path}: no track_file reads ${file}: ${t.without}`
+          : `vrrp_instance ${i.name} does not track ${blocks.map((b) => b.name).join(', ')} (${file}): ${t.without}`, fix);
+      }
+      const weight = ref.weight ?? blocks.find((b) => b.name === ref.name)?.weight;
+      return t.weightOk(weight) ? pass(id, `vrrp_instance ${i.name} tracks ${file} (track_file ${ref.name}) with weight ${weight ?? '?'}`)
+        : fail(id, `vrrp_instance ${i.name} tracks ${file} with weight ${weight ?? 'not set'}, not ${t.weight}`, `vrrp_instance ${i.name} { track_file { ${ref.name} weight ${t.weight} } }`);
+    });
+    if (blocks.length === 0) return wired;
+    const text = read(file);
+    const value = text?.trim();
+    const id = t.fileId;
+    return [...wired, value === '0' ? pass(id, `${file} reads 0 (no switchover running)`)
+      : fail(id, text === undefined ? `${file} is missing or unreadable: keepalived creates it with init_file 0 when it starts with this wiring`
+        : `${file} reads ${JSON.stringify(value)}: ${t.leftOver}, by a switchover still running or one that died`,
+      text === undefined ? 'start keepalived with the rendered keepalived.conf (track_file … init_file 0)' : `unless a switchover is running: echo 0 > ${file}`)];
   });
-  const value = weightText?.trim();
-  out.push(value === '0' ? pass('files.switchover_weight', `${file} reads 0 (no switchover holds this node out)`)
-    : fail('files.switchover_weight', weightText === undefined ? `${file} is missing or unreadable: keepalived creates it with init_file 0 when it starts with this wiring`
-      : `${file} reads ${JSON.stringify(value)}: this node is held out of the VRRP race (FAULT) by a switchover still running or one that died`,
-    weightText === undefined ? 'start keepalived with the rendered keepalived.conf (track_file … init_file 0)' : `unless a switchover is running: echo 0 > ${file}`));
-  return out;
 }
 
 export function exitFor(findings: readonly Finding[]): 'ok' | 'fail' {

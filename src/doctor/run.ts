@@ -1,4 +1,4 @@
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { describeError, isAppError } from '../errors.js';
 import { mysqlTarget, peerMysqlTarget } from '../mysql/targets.js';
@@ -7,7 +7,6 @@ import { doctorVariables, nameValueRows, serverClockMs, showGrants, type Stateme
 import type { MysqlTarget, Row, SqlClient, SqlConnector } from '../mysql/types.js';
 import { deadline, withSignal } from '../platform/deadline.js';
 import type { PeerFilesConnector } from '../ssh/types.js';
-import { WEIGHT_FILE } from '../state/files.js';
 import {
   bootReadOnlyCheck, clockSkewCheck, keepalivedChecks, pairChecks, parseKeepalivedConf, serverChecks, switchoverTrackChecks,
   type Finding, type ServerFacts,
@@ -112,7 +111,7 @@ export async function runDoctor(config: Config, configPath: string, ports: Docto
     const peerVrids = peerConf.text === undefined ? undefined : parseKeepalivedConf(peerConf.text).instances.flatMap((i) => (i.vrid !== undefined ? [i.vrid] : []));
     const conf = parseKeepalivedConf(confText);
     out.push(...keepalivedChecks(conf, config.keepalived.confFile, config, peerVrids));
-    out.push(...switchoverTrackChecks(conf, config.keepalived.confFile, config, ports.readFile(join(config.paths.stateDir, WEIGHT_FILE))));
+    out.push(...switchoverTrackChecks(conf, config.keepalived.confFile, config, ports.readFile));
   }
   const ka = ports.keepalived();
   out.push(ka.running

@@ -5,7 +5,7 @@ import type { Logger } from '../log/types.js';
 import type { Clock } from '../platform/clock.js';
 import { deadline } from '../platform/deadline.js';
 import { pollUntil } from '../platform/poll.js';
-import { WEIGHT_FILE } from '../state/files.js';
+import { TAKEOVER_FILE, WEIGHT_FILE } from '../state/files.js';
 import type { ErrantView, MysqlView } from '../status/model.js';
 import { describeNotify, transitionInProgress, type NotifyActivity } from './notify-activity.js';
 
@@ -50,8 +50,21 @@ interface On {
 }
 
 export type SwitchoverStep =
+  /**
+   * TAKEOVER_FILE 1: that node's keepalived priority tops out (254) for the hand-over, so the held-out master's
+   * priority-0 advert makes it MASTER after a skew time of 8 ms, not (256 - priority)/256 s (0.61 s at 100).
+   */
+  | On & { readonly kind: 'lift' }
+  /** TAKEOVER_FILE 0: its configured priority again. */
+  | On & { readonly kind: 'lower' }
   /** Weight 1: that node's keepalived goes FAULT at once (its notify FAULT fences it) and the other takes the VIP. */
   | On & { readonly kind: 'hold-out' }
+  /**
+   * Fences that node from here at once (client sessions killed, read-only), as its notify FAULT does a moment later: the
+   * other node's promotion then never finds it still writable, however soon keepalived hands over. Best effort: notify's
+   * own fences (FAULT here, fence-old-master on the other node) follow whatever happens to this one.
+   */
+  | On & { readonly kind: 'fence' }
   /** Weight 0: FAULT → BACKUP; nopreempt keeps the VIP where it is, unless the other node is out of the race: then MASTER. */
   | On & { readonly kind: 'release'; readonly becomes: 'replica' | 'master' }
   /** Sets the fact `writable` for that node: it does not fail when the bound passes (the plan decides). */
@@ -70,7 +83,7 @@ export type SwitchoverTest = On & { readonly kind: 'writable' | 'ahead' };
 export type SwitchoverNode =
   | SwitchoverStep
   | { readonly kind: 'if'; readonly test: SwitchoverTest; readonly then: SwitchoverPlan; readonly else: SwitchoverPlan }
-  /** Ends the switchover with this error (the nodes still held out are released first). */
+  /** Ends the switchover with this error (what is still held out or lifted is undone first). */
   | { readonly kind: 'fail'; readonly shown: string; readonly error: (f: SwitchoverFacts) => AppError };
 
 export type SwitchoverPlan = readonly SwitchoverNode[];
@@ -166,8 +179,11 @@ function switchoverPlan(m: On, t: On, b: SwitchoverBounds): SwitchoverPlan {
   ];
   const late = (f: SwitchoverFacts): string => `${t.node} did not become writable within ${b.waitMs} ms (${f.why[t.on] ?? '?'})`;
   return [
+    { kind: 'lift', ...t },
     { kind: 'hold-out', ...m },
+    { kind: 'fence', ...m },
     { kind: 'wait-writable', ...t, boundMs: b.waitMs },
+    { kind: 'lower', ...t },
     { kind: 'if', test: { kind: 'writable', ...t }, then: rejoin(m), else: [
       { kind: 'explain', ...t },
       { kind: 'hold-out', ...t },
@@ -187,8 +203,11 @@ function switchoverPlan(m: On, t: On, b: SwitchoverBounds): SwitchoverPlan {
 function describeStep(s: SwitchoverStep): string {
   const at = `[${s.kind}] ${s.node}`;
   switch (s.kind) {
+    case 'lift': return `${at}: write 1 to ${TAKEOVER_FILE} (keepalived priority 254 for the hand-over: MASTER 8 ms after the master's priority-0 advert)`;
+    case 'lower': return `${at}: write 0 to ${TAKEOVER_FILE} (its configured priority again)`;
     case 'hold-out': return `${at}: write 1 to ${WEIGHT_FILE} (keepalived FAULT at once; notify FAULT fences it; ` +
       'the other node takes the VIP and runs notify MASTER: fence this node, catch up to its GTIDs, open writes)';
+    case 'fence': return `${at}: KILL each client session, SET GLOBAL read_only = 1, KILL late arrivals (what its notify FAULT does next; best effort)`;
     case 'release': return `${at}: write 0 to ${WEIGHT_FILE} (keepalived FAULT → BACKUP; ` + (s.becomes === 'replica'
       ? 'notify BACKUP replicates from the new master)' : 'the other node is out of the race: MASTER, and notify MASTER opens writes)');
     case 'wait-writable': return `${at}: wait up to ${s.boundMs} ms until it is writable (its promotion done)`;
@@ -218,14 +237,15 @@ function holds(t: SwitchoverTest, f: SwitchoverFacts): boolean {
   return (t.kind === 'writable' ? f.writable : f.ahead)[t.on] === true;
 }
 
-// Pure: the nodes a run of steps left held out (hold-out not followed by a release), to release on the way out.
-export function stillHeldOut(ran: readonly SwitchoverStep[]): SwitchoverStep[] {
-  const held = new Map<Side, SwitchoverStep>();
+// Pure: what a run of steps left to undo on the way out: a hold-out not followed by a release, a lift not lowered.
+export function undoOnExit(ran: readonly SwitchoverStep[]): SwitchoverStep[] {
+  const left = new Map<string, SwitchoverStep>();
   for (const s of ran) {
-    if (s.kind === 'hold-out') held.set(s.on, s);
-    else if (s.kind === 'release') held.delete(s.on);
+    if (s.kind === 'hold-out') left.set(`release ${s.on}`, { kind: 'release', on: s.on, node: s.node, becomes: 'replica' });
+    else if (s.kind === 'lift') left.set(`lower ${s.on}`, { kind: 'lower', on: s.on, node: s.node });
+    else if (s.kind === 'release' || s.kind === 'lower') left.delete(`${s.kind} ${s.on}`);
   }
-  return [...held.values()];
+  return [...left.values()];
 }
 
 /** The longest a plan can run: every wait's bound and every other step's, along its longest branch. */
@@ -249,8 +269,10 @@ export interface SwitchoverPorts {
   readNotify(on: Side, signal: AbortSignal): Promise<NotifyActivity>;
   /** GTIDs each node has that the other lacks, read now (the local side's view). */
   compareGtids(signal: AbortSignal): Promise<ErrantView>;
-  /** Writes WEIGHT_FILE in that node's state dir (the peer's over SFTP), atomically. */
-  setWeight(on: Side, value: 0 | 1, signal: AbortSignal): Promise<void>;
+  /** Fences that node's MySQL as notify does (kill client sessions, read-only, kill late arrivals). */
+  fence(on: Side, signal: AbortSignal): Promise<void>;
+  /** Writes one of keepalived's track files in that node's state dir (the peer's over SFTP), atomically. */
+  setTrackFile(on: Side, file: typeof WEIGHT_FILE | typeof TAKEOVER_FILE, value: 0 | 1, signal: AbortSignal): Promise<void>;
   /** Appends the switchover's record to this node's transitions.jsonl. */
   record(r: TransitionRecord): void;
 }
@@ -293,10 +315,10 @@ export async function executeSwitchover(d: Extract<SwitchoverDecision, { kind: '
     await walk(d.plan);
   } catch (err) {
     failure = err;
-    for (const s of stillHeldOut(ran)) {
-      // Never leave a node in FAULT: the VIP stays where keepalived put it (nopreempt); with a fresh bound, as the run's may be spent.
-      await timed({ kind: 'release', on: s.on, node: s.node, becomes: 'replica' }, AbortSignal.timeout(ports.stepMs)).catch((e: unknown) =>
-        log.error(`could not release ${s.node} (write 0 to its ${WEIGHT_FILE} by hand): ${describeError(e)}`));
+    for (const s of undoOnExit(ran)) {
+      // Never leave a node in FAULT (the VIP stays where keepalived put it: nopreempt) nor lifted; a fresh bound each, as the run's may be spent.
+      await timed(s, AbortSignal.timeout(ports.stepMs)).catch((e: unknown) =>
+        log.error(`could not ${s.kind} ${s.node} (write 0 to its ${s.kind === 'lower' ? TAKEOVER_FILE : WEIGHT_FILE} by hand): ${describeError(e)}`));
     }
   }
   const endedAt = clock.now();
@@ -317,8 +339,17 @@ async function runStep(s: SwitchoverStep, facts: SwitchoverFacts, ports: Switcho
   switch (s.kind) {
     case 'hold-out':
     case 'release':
-      await ports.setWeight(s.on, s.kind === 'hold-out' ? 1 : 0, bounded);
+      await ports.setTrackFile(s.on, WEIGHT_FILE, s.kind === 'hold-out' ? 1 : 0, bounded);
       return true;
+    case 'lift':
+    case 'lower':
+      await ports.setTrackFile(s.on, TAKEOVER_FILE, s.kind === 'lift' ? 1 : 0, bounded);
+      return true;
+    case 'fence':
+      return ports.fence(s.on, bounded).then(() => true, (err: unknown) => {
+        ports.log.warn(`could not fence ${s.node} from here (its notify FAULT fences it): ${describeError(err)}`);
+        return false;
+      });
     case 'wait-writable': {
       const ok = (await poll(ports, s, parent, async (sig) => (await ports.readMysql(s.on, sig)).writable)) !== undefined;
       (facts.writable as Record<Side, boolean>)[s.on] = ok;

@@ -23,6 +23,11 @@ track_file km_switchover {
   weight 0
   init_file 0
 }
+track_file km_takeover {
+  file "${stateDir}/switchover.takeover"
+  weight 254
+  init_file 0
+}
 vrrp_script chk_mysql {
   script "/opt/keepalived-mysql/bin/check-mysql --config /etc/keepalived-mysql/config.json"
   interval 1
@@ -45,6 +50,7 @@ vrrp_instance VI_1 {
   }
   track_file {
     km_switchover weight 0
+    km_takeover weight 254
   }
   notify "/opt/keepalived-mysql/bin/notify --config /etc/keepalived-mysql/config.json"
 }
@@ -118,7 +124,7 @@ describe('keepalived-mysql doctor on a real MariaDB pair', { skip }, () => {
     good['paths'] = { ...good['paths'], keepalivedPidFile: keepalived.pidFile };
     stateDir = base.stateDir;
     // What keepalived's init_file leaves there when it starts with this wiring.
-    writeFileSync(join(stateDir, 'switchover.weight'), '0\n');
+    for (const f of ['switchover.weight', 'switchover.takeover']) writeFileSync(join(stateDir, f), '0\n');
     good['keepalived'] = { confFile: file('keepalived.conf', keepalivedConf(deadlineMs / 1000, stateDir)) };
     good['doctor'] = { myCnf: file('my.cnf', '[mariadbd]\nread-only = ON\nlog-slave-updates = ON\n') };
   });
@@ -226,7 +232,7 @@ describe('keepalived-mysql doctor on a real MariaDB pair', { skip }, () => {
     ['the check script is not tracked', (t) => t.replace(/ {2}track_script \{\n {4}chk_mysql\n {2}\}\n/, ''), 'keepalived.VI_1.track', /^FAIL: vrrp_instance VI_1 does not track/],
     ['enable_script_security is missing', (t) => t.replace('  enable_script_security\n', ''), 'keepalived.script_security', /^WARN: enable_script_security not set/],
     ["the instance tracks the switchover file with weight 1", (t) => t.replace('km_switchover weight 0', 'km_switchover weight 1'), 'keepalived.VI_1.switchover',
-      /^FAIL: vrrp_instance VI_1 tracks .*\/switchover\.weight with weight 1: a 1 there changes its priority instead of putting it in FAULT \| fix: vrrp_instance VI_1 \{ track_file \{ km_switchover weight 0 \} \}$/],
+      /^FAIL: vrrp_instance VI_1 tracks .*\/switchover\.weight with weight 1, not 0 \| fix: vrrp_instance VI_1 \{ track_file \{ km_switchover weight 0 \} \}$/],
   ];
   for (const [name, plant, id, expected] of confPlants) {
     it(`when in keepalived.conf ${name} then ${id} ${expected.source.slice(1, 5)}s`, async () => {
@@ -244,7 +250,7 @@ describe('keepalived-mysql doctor on a real MariaDB pair', { skip }, () => {
     writeFileSync(join(stateDir, 'switchover.weight'), '1\n');
     try {
       await planted(() => undefined, 'files.switchover_weight',
-        /^FAIL: .*\/switchover\.weight reads "1": this node is held out of the VRRP race \(FAULT\) by a switchover still running or one that died \| fix: unless a switchover is running: echo 0 > /);
+        /^FAIL: .*\/switchover\.weight reads "1": this node is held out of the VRRP race \(FAULT\), by a switchover still running or one that died \| fix: unless a switchover is running: echo 0 > /);
     } finally {
       writeFileSync(join(stateDir, 'switchover.weight'), '0\n');
     }

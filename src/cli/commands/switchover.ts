@@ -8,16 +8,19 @@ import {
   decideSwitchover, executeSwitchover, renderSwitchover, switchoverBudgetMs, type NodeReading, type Side, type SwitchoverPorts,
   type SwitchoverReading,
 } from '../../failover/switchover.js';
+import { fenceOn } from '../../failover/execute.js';
+import { fence } from '../../failover/plans.js';
+import { StepRunner } from '../../failover/steps.js';
 import { localStateDirReader, peerStateDirReader, readNotifyActivity, type NotifyActivity } from '../../failover/notify-activity.js';
 import { appendTransition } from '../../history/transitions.js';
 import { KEEPALIVED_COMM } from '../../keepalived/pidfile.js';
 import { createFileLogger } from '../../log/winston-logger.js';
+import { detectDialect } from '../../mysql/dialect.js';
 import { mysql2Connector } from '../../mysql/mysql2-client.js';
 import { mysqlTarget, peerMysqlTarget } from '../../mysql/targets.js';
 import { writeFileAtomic } from '../../platform/atomic-write.js';
 import { systemClock } from '../../platform/clock.js';
 import { deadline } from '../../platform/deadline.js';
-import { WEIGHT_FILE } from '../../state/files.js';
 import { compareGtids, readNode, type NodeRead } from '../../status/collect.js';
 import type { MysqlTarget } from '../../mysql/types.js';
 import type { PeerFiles } from '../../ssh/types.js';
@@ -154,6 +157,7 @@ async function remoteKeepalived(config: Config, signal: AbortSignal): Promise<No
 
 function realPorts(config: Config, peer: PeerSession, log: SwitchoverPorts['log']): SwitchoverPorts {
   const targets: Record<Side, MysqlTarget> = { local: mysqlTarget(config), peer: peerMysqlTarget(config) };
+  const names: Record<Side, string> = { local: config.node.name, peer: config.peer.name };
   const ssh = config.peer.ssh;
   return {
     clock: systemClock,
@@ -167,10 +171,19 @@ function realPorts(config: Config, peer: PeerSession, log: SwitchoverPorts['log'
       const [l, p] = await Promise.all([readOrWhy(targets.local, signal), readOrWhy(targets.peer, signal)]);
       return compareNodes(config, l, p, signal);
     },
-    setWeight: async (on, value, signal) => {
-      log.info(`${WEIGHT_FILE} = ${value} on ${on === 'local' ? config.node.name : config.peer.name}`);
-      if (on === 'local') return writeFileAtomic(join(config.paths.stateDir, WEIGHT_FILE), `${value}\n`);
-      return peer.use((f) => f.writeStateFile(config.peer.stateDir, WEIGHT_FILE, `${value}\n`, signal));
+    fence: async (on, signal) => {
+      const client = await mysql2Connector.connect(targets[on], signal);
+      try {
+        const step = fence(config, await detectDialect(client, signal), on === 'local' ? 'fence-local' : 'fence-old-master', names[on]);
+        await fenceOn({ config, steps: new StepRunner({ clock: systemClock, log }), ports: { log } }, client, step, signal);
+      } finally {
+        client.close();
+      }
+    },
+    setTrackFile: async (on, file, value, signal) => {
+      log.info(`${file} = ${value} on ${names[on]}`);
+      if (on === 'local') return writeFileAtomic(join(config.paths.stateDir, file), `${value}\n`);
+      return peer.use((f) => f.writeStateFile(config.peer.stateDir, file, `${value}\n`, signal));
     },
     record: (r) => appendTransition(config.paths.stateDir, r),
   };

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppError } from '../../../src/errors.js';
 import {
-  decideSwitchover, executeSwitchover, renderSwitchover, stillHeldOut, switchoverBudgetMs, type NodeReading, type Side, type SwitchoverPorts,
+  decideSwitchover, executeSwitchover, renderSwitchover, switchoverBudgetMs, undoOnExit, type NodeReading, type Side, type SwitchoverPorts,
   type SwitchoverReading,
 } from '../../../src/failover/switchover.js';
 import type { TransitionRecord } from '../../../src/history/transitions.js';
+import { WEIGHT_FILE } from '../../../src/state/files.js';
 import { createMemoryLogger } from '../../../src/log/stderr-logger.js';
 import type { Clock } from '../../../src/platform/clock.js';
 import type { MysqlView } from '../../../src/status/model.js';
@@ -46,7 +47,7 @@ describe('decideSwitchover', () => {
     ];
     const nest = (lines: readonly string[]): string[] => lines.map((l) => `  ${l}`);
     assert.deepEqual(renderSwitchover(d).map((l) => l.replace(/^( *)(\[[a-z-]+\] \w+|if \w+ [a-z ]+:|else:|end: [a-z ]+).*$/, '$1$2')), nest([
-      '[hold-out] db1', '[wait-writable] db2',
+      '[lift] db2', '[hold-out] db1', '[fence] db1', '[wait-writable] db2', '[lower] db2',
       'if db2 is writable:', '  [release] db1', '  [wait-replicating] db1',
       'else:', ...nest(['[explain] db2', '[hold-out] db2', '[wait-out] db2', '[compare] db2',
         'if db2 holds GTIDs the other node lacks:', ...nest(lead('db2', 'db1', [])),
@@ -63,10 +64,13 @@ describe('decideSwitchover', () => {
     const d = decideSwitchover(reading({ local: { mysql: replica }, peer: { mysql: master }, errant: { localOnly: [], peerOnly: [], unproven: [], method: 't' } }),
       { ...bounds, waitReplicating: false });
     assert.equal(d.kind, 'go');
-    assert.deepEqual(renderSwitchover(d).slice(0, 4), [
+    assert.deepEqual(renderSwitchover(d).slice(0, 7), [
+      "  [lift] db1: write 1 to switchover.takeover (keepalived priority 254 for the hand-over: MASTER 8 ms after the master's priority-0 advert)",
       '  [hold-out] db2: write 1 to switchover.weight (keepalived FAULT at once; notify FAULT fences it; the other node takes the VIP and runs notify MASTER: ' +
         'fence this node, catch up to its GTIDs, open writes)',
+      '  [fence] db2: KILL each client session, SET GLOBAL read_only = 1, KILL late arrivals (what its notify FAULT does next; best effort)',
       '  [wait-writable] db1: wait up to 10000 ms until it is writable (its promotion done)',
+      '  [lower] db1: write 0 to switchover.takeover (its configured priority again)',
       '  if db1 is writable:',
       '    [release] db2: write 0 to switchover.weight (keepalived FAULT → BACKUP; notify BACKUP replicates from the new master)',
     ]);
@@ -131,10 +135,11 @@ function pairPorts(o: {
       latest: { seq: 5, state: 'MASTER', requestedAt: 'T' },
       ...(o.busy?.(on) === true ? { lockAgeMs: 100 } : {}),
     }),
+    fence: async (on) => void written.push(`fence ${on}`),
     compareGtids: async () => ({ localOnly: [], peerOnly: o.peerOnly === undefined ? [] : o.peerOnly, unproven: [], method: 'test' }),
-    setWeight: async (on, v) => {
-      weights[on] = v;
-      written.push(`${on}=${v}`);
+    setTrackFile: async (on, file, v) => {
+      if (file === WEIGHT_FILE) weights[on] = v;
+      written.push(`${on}${file === WEIGHT_FILE ? '=' : '^'}${v}`);
     },
     record: (r) => void records.push(r),
   };
@@ -154,9 +159,9 @@ describe('executeSwitchover', () => {
   it('when the target becomes writable then the master is released and the history holds every step', async () => {
     const { ports, written, records } = pairPorts({ writable: (on) => on === 'peer' });
     await executeSwitchover(go(), run, ports, signal);
-    assert.deepEqual(written, ['local=1', 'local=0']);
+    assert.deepEqual(written, ['peer^1', 'local=1', 'fence local', 'peer^0', 'local=0']);
     assert.deepEqual([records[0]?.outcome, records[0]?.exitCode], ['done', 0]);
-    assert.deepEqual(records[0]?.steps.map((s) => s.step), ['hold-out', 'wait-writable', 'release', 'wait-replicating']);
+    assert.deepEqual(records[0]?.steps.map((s) => s.step), ['lift', 'hold-out', 'fence', 'wait-writable', 'lower', 'release', 'wait-replicating']);
   });
 
   it("when the target's promotion refuses then it is held out and fenced, the old master released to lead again, the target rejoins, and the rollback is exit 4 with the reason", async () => {
@@ -167,10 +172,10 @@ describe('executeSwitchover', () => {
     });
     await assert.rejects(executeSwitchover(go(), run, ports, signal), fails('SWITCHOVER_ROLLED_BACK',
       /^switchover rolled back: db2 did not become writable within 1000 ms \(db2's last notify transition #5 MASTER: replica did not apply 0-1-40 within 5000 ms; onCatchUpTimeout=refuse: staying read-only\); db1 is the master again$/));
-    assert.deepEqual(written, ['local=1', 'peer=1', 'local=0', 'peer=0']);
+    assert.deepEqual(written, ['peer^1', 'local=1', 'fence local', 'peer^0', 'peer=1', 'local=0', 'peer=0']);
     assert.deepEqual([records[0]?.outcome, records[0]?.exitCode, records[0]?.error?.code], ['refused', 4, 'SWITCHOVER_ROLLED_BACK']);
     assert.deepEqual(records[0]?.steps.map((s) => `${s.step}${s.ok ? '' : ' (not settled)'}`), [
-      'hold-out', 'wait-writable (not settled)', 'explain', 'hold-out', 'wait-out', 'compare', 'release', 'wait-writable', 'release', 'wait-replicating']);
+      'lift', 'hold-out', 'fence', 'wait-writable (not settled)', 'lower', 'explain', 'hold-out', 'wait-out', 'compare', 'release', 'wait-writable', 'release', 'wait-replicating']);
   });
 
   it('when the target opened writes after the bound and took some then it stays the master: released to lead, the old master rejoins, exit 0', async () => {
@@ -180,11 +185,11 @@ describe('executeSwitchover', () => {
       peerOnly: ['0-2-1'],
     });
     // Its promotion ends just after the bound: from the rollback's hold-out on, db2 has writes db1 lacks.
-    await executeSwitchover(go(false), run, { ...ports, setWeight: async (on, v, s) => {
-      if (on === 'peer') late = true;
-      return ports.setWeight(on, v, s);
+    await executeSwitchover(go(false), run, { ...ports, setTrackFile: async (on, file, v, s) => {
+      if (file === WEIGHT_FILE && on === 'peer') late = true;
+      return ports.setTrackFile(on, file, v, s);
     } }, signal);
-    assert.deepEqual(written, ['local=1', 'peer=1', 'peer=0', 'local=0']);
+    assert.deepEqual(written, ['peer^1', 'local=1', 'fence local', 'peer^0', 'peer=1', 'peer=0', 'local=0']);
     assert.equal(records[0]?.outcome, 'done');
   });
 
@@ -192,7 +197,7 @@ describe('executeSwitchover', () => {
     const { ports, written, records } = pairPorts({ writable: () => false });
     await assert.rejects(executeSwitchover(go(), run, ports, signal),
       fails('DEADLINE_EXCEEDED', /^db2 did not become writable within 1000 ms \(.*\); rolling back; db1 did not become writable within 1000 ms: no writable master \(db1's last notify transition #5 MASTER: done\)$/));
-    assert.deepEqual(written, ['local=1', 'peer=1', 'local=0', 'peer=0']);
+    assert.deepEqual(written, ['peer^1', 'local=1', 'fence local', 'peer^0', 'peer=1', 'local=0', 'peer=0']);
     assert.equal(records[0]?.exitCode, 75);
   });
 
@@ -200,38 +205,47 @@ describe('executeSwitchover', () => {
     const { ports, written } = pairPorts({ writable: () => false, busy: (on) => on === 'peer' });
     await assert.rejects(executeSwitchover(go(), run, ports, signal),
       fails('DEADLINE_EXCEEDED', /^db2 is not fenced out of the race \(read-only; notify holds its lock on db2 \(refreshed 100 ms ago\)\) by the deadline \(1000 ms\)$/));
-    assert.deepEqual(written, ['local=1', 'peer=1', 'local=0', 'peer=0']);
+    assert.deepEqual(written, ['peer^1', 'local=1', 'fence local', 'peer^0', 'peer=1', 'local=0', 'peer=0']);
   });
 
   it('when it cannot be told whether the target took writes then the old master is not handed the role (exit 1), both released', async () => {
     const { ports, written } = pairPorts({ writable: () => false, peerOnly: null });
     await assert.rejects(executeSwitchover(go(), run, ports, signal), fails('FAILOVER_STEP_FAILED', /^cannot tell whether db2 took writes that db1 lacks$/));
-    assert.deepEqual(written, ['local=1', 'peer=1', 'local=0', 'peer=0']);
+    assert.deepEqual(written, ['peer^1', 'local=1', 'fence local', 'peer^0', 'peer=1', 'local=0', 'peer=0']);
+  });
+
+  it('when the fence from here fails then the switchover goes on (notify fences it), the step recorded as not ok', async () => {
+    const { ports, written, records } = pairPorts({ writable: (on) => on === 'peer' });
+    await executeSwitchover(go(), run, { ...ports, fence: async () => { throw new AppError('MYSQL_UNREACHABLE', 'refused'); } }, signal);
+    assert.deepEqual(written, ['peer^1', 'local=1', 'peer^0', 'local=0']);
+    assert.deepEqual(records[0]?.steps.map((x) => `${x.step} ${x.ok}`),
+      ['lift true', 'hold-out true', 'fence false', 'wait-writable true', 'lower true', 'release true', 'wait-replicating true']);
   });
 
   it('when a weight cannot be written then every node held out so far is released, the one whose write failed too (it may have landed)', async () => {
     const { ports, written } = pairPorts({ writable: () => false });
     let refused = false;
-    await assert.rejects(executeSwitchover(go(), run, { ...ports, setWeight: async (on, v, s) => {
-      if (on === 'peer' && v === 1 && !refused) {
+    await assert.rejects(executeSwitchover(go(), run, { ...ports, setTrackFile: async (on, file, v, s) => {
+      if (file === WEIGHT_FILE && on === 'peer' && v === 1 && !refused) {
         refused = true;
         throw new AppError('SSH_FAILED', 'SFTP write refused');
       }
-      return ports.setWeight(on, v, s);
+      return ports.setTrackFile(on, file, v, s);
     } }, signal), fails('SSH_FAILED', /SFTP write refused/));
-    assert.deepEqual(written, ['local=1', 'local=0', 'peer=0']);
+    assert.deepEqual(written, ['peer^1', 'local=1', 'fence local', 'peer^0', 'local=0', 'peer=0']);
   });
 
   it('when a plan is bounded then its budget is its longest branch: every wait and step on it', () => {
-    // hold-out, wait-writable, then the rollback: explain, hold-out, wait-out, compare, release, wait-writable, release, wait-replicating.
-    assert.equal(switchoverBudgetMs(go().plan, 100), 100 + 2000 + (100 + 100 + 2000 + 100 + (100 + 2000 + (100 + 2000))));
+    // lift, hold-out, fence, wait-writable, lower, then the rollback: explain, hold-out, wait-out, compare, release, wait-writable, release, wait-replicating.
+    assert.equal(switchoverBudgetMs(go().plan, 100), 100 + 100 + 100 + 2000 + 100 + (100 + 100 + 2000 + 100 + (100 + 2000 + (100 + 2000))));
   });
 });
 
-describe('stillHeldOut', () => {
-  it('when a node was held out and not released then it is the one to release', () => {
-    assert.deepEqual(stillHeldOut([
-      { kind: 'hold-out', on: 'local', node: 'db1' }, { kind: 'hold-out', on: 'peer', node: 'db2' }, { kind: 'release', on: 'local', node: 'db1', becomes: 'master' },
-    ]).map((s) => s.node), ['db2']);
+describe('undoOnExit', () => {
+  it('when a node was held out and not released, or lifted and not lowered, then that is what is undone', () => {
+    assert.deepEqual(undoOnExit([
+      { kind: 'lift', on: 'peer', node: 'db2' }, { kind: 'hold-out', on: 'local', node: 'db1' }, { kind: 'lower', on: 'peer', node: 'db2' },
+      { kind: 'hold-out', on: 'peer', node: 'db2' }, { kind: 'lift', on: 'local', node: 'db1' }, { kind: 'release', on: 'local', node: 'db1', becomes: 'master' },
+    ]).map((s) => `${s.kind} ${s.node}`), ['release db2', 'lower db1']);
   });
 });
