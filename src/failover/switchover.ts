@@ -352,7 +352,7 @@ async function runStep(s: SwitchoverStep, facts: SwitchoverFacts, ports: Switcho
       });
     case 'wait-writable': {
       const ok = (await poll(ports, s, parent, async (sig) => (await ports.readMysql(s.on, sig)).writable)) !== undefined;
-      (facts.writable as Record<Side, boolean>)[s.on] = ok;
+      facts.writable[s.on] = ok;
       return ok;
     }
     case 'wait-replicating':
@@ -361,7 +361,7 @@ async function runStep(s: SwitchoverStep, facts: SwitchoverFacts, ports: Switcho
         return !v.writable && v.replication?.ioRunning === 'Yes' && v.replication.sqlRunning === 'Yes';
       }));
     case 'explain':
-      (facts.why as Record<Side, string>)[s.on] = await ports.readNotify(s.on, bounded).then((a) => describeNotify(a, s.node),
+      facts.why[s.on] = await ports.readNotify(s.on, bounded).then((a) => describeNotify(a, s.node),
         (err: unknown) => `its notify state could not be read: ${describeError(err)}`);
       return true;
     case 'wait-out': {
@@ -376,7 +376,7 @@ async function runStep(s: SwitchoverStep, facts: SwitchoverFacts, ports: Switcho
     case 'compare': {
       const extra = onlyOn(s.on, await ports.compareGtids(bounded));
       if (extra === null) throw new AppError('FAILOVER_STEP_FAILED', `cannot tell whether ${s.node} took writes that ${s.than} lacks`);
-      (facts.ahead as Record<Side, boolean>)[s.on] = extra.length > 0;
+      facts.ahead[s.on] = extra.length > 0;
       if (extra.length > 0) ports.log.warn(`${s.node} holds ${extra.join(',')} that ${s.than} lacks: it opened writes after the bound and stays the master`);
       return true;
     }
@@ -384,7 +384,7 @@ async function runStep(s: SwitchoverStep, facts: SwitchoverFacts, ports: Switcho
 }
 
 // Pure: a held-out node that can no longer open writes: read-only, its notify idle and its last transition the FAULT.
-export function heldOutAndFenced(v: MysqlView, a: NotifyActivity): boolean {
+function heldOutAndFenced(v: MysqlView, a: NotifyActivity): boolean {
   return !v.writable && transitionInProgress(a, '') === undefined && a.handled?.state === 'FAULT';
 }
 
