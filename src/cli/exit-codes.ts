@@ -9,7 +9,7 @@ export const EXIT = {
   CRITICAL: 2,
   /** notify BACKUP: this node holds transactions the new master lacks; it stays fenced read-only. status: UNKNOWN (Nagios). */
   ERRANT: 3,
-  /** notify MASTER: the replica could not apply its relay log in time and policy says refuse; it stays fenced. rejoin, switchover: refused (see its one line). */
+  /** notify MASTER: the replica could not apply its relay log in time and policy says refuse; it stays fenced. rejoin, switchover: refused (see its one line); switchover: rolled back, the old master is the master again. */
   REFUSED: 4,
   USAGE: 64,
   /** notify: the local MySQL or the peer could not be reached for a step that needs it. */
@@ -40,6 +40,7 @@ const EXIT_FOR_ERROR: Record<ErrorCode, ExitCode> = {
   PROMOTION_REFUSED: EXIT.REFUSED,
   REJOIN_REFUSED: EXIT.REFUSED,
   SWITCHOVER_REFUSED: EXIT.REFUSED,
+  SWITCHOVER_ROLLED_BACK: EXIT.REFUSED,
   FAILOVER_STEP_FAILED: EXIT.DOWN,
   KEEPALIVED_STOP_FAILED: EXIT.DOWN,
   SUPERSEDED: EXIT.OK,

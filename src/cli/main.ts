@@ -65,7 +65,7 @@ export async function operatorMain(argv: readonly string[]): Promise<ExitCode> {
     .option('--config <path>', 'node config', DEFAULT_CONFIG_PATH)
     .option('--dry-run', 'read both nodes and print the plan (or the refusal); change nothing')
     .option('--wait', 'also wait until the old master replicates from the new one')
-    .option('--deadline-ms <n>', 'the whole command, each wait included, ends by then', '30000')
+    .option('--deadline-ms <n>', 'each wait ends by then (the target writable; in a rollback, the old master writable again)', '30000')
     .option('--max-lag-s <n>', "refuse when the target's Seconds_Behind_Master is above this", '5')
     .action(async (opts: { config: string; dryRun?: boolean; wait?: boolean; deadlineMs: string; maxLagS: string }) => {
       const { switchoverMain } = await import('./commands/switchover.js');

@@ -9,7 +9,7 @@ import { loadNodeConfig } from '../config/load.js';
 import { DEFAULT_CONFIG_PATH, type Config } from '../config/schema.js';
 import { AppError, describeError, isAppError } from '../errors.js';
 import { POSITION_RECORD_FILE } from '../failover/position-record.js';
-import { fileRequestStore } from '../failover/request-store.js';
+import { fileRequestStore, NOTIFY_LOCK } from '../failover/request-store.js';
 import { runLatestWins, type RequestStore, type TransitionRequest } from '../failover/requests.js';
 import { StepRunner, type FailoverPorts, type StepTiming, type TransitionContext } from '../failover/steps.js';
 import type { TargetState } from '../failover/transition.js';
@@ -35,8 +35,6 @@ export interface NotifyIo {
 
 const defaultIo: NotifyIo = { stdout: (t) => void process.stdout.write(t) };
 
-// A held lock older than this is taken over: far above any event-loop stall, since the holder refreshes it on a timer.
-const LOCK_STALE_MS = 10_000;
 // One process handles at most this many transitions in a row before leaving the rest to their own processes.
 const MAX_TRANSITIONS_PER_LOCK = 4;
 
@@ -209,7 +207,7 @@ async function runWorker(config: Config, store: RequestStore, seq: number, log: 
   try {
     const code = await runLatestWins(seq, {
       store, clock: systemClock, log,
-      lock: fileLock(join(config.paths.stateDir, 'notify'), { staleMs: LOCK_STALE_MS }),
+      lock: fileLock(join(config.paths.stateDir, NOTIFY_LOCK.name), { staleMs: NOTIFY_LOCK.staleMs }),
     }, { lockWaitMs: n.lockWaitMs, maxTransitions: MAX_TRANSITIONS_PER_LOCK }, async (req, lost) => {
       const tlog = log.child({ transitionId: req.transitionId, state: req.state, seq: req.seq });
       const real = realPorts(config, tlog, peerFiles, sql);

@@ -1,4 +1,6 @@
+import { posix } from 'node:path';
 import type { Config } from '../config/schema.js';
+import { TAKEOVER_FILE, WEIGHT_FILE } from '../state/files.js';
 
 // doctor's rules as pure functions: facts in, one PASS/WARN/FAIL line each (with the fix) out. No I/O here.
 
@@ -121,7 +123,18 @@ interface KeepalivedConfFacts {
   readonly globalDefs: readonly string[];
   /** vrrp_script blocks whose script runs check-mysql. */
   readonly checkScripts: readonly { readonly name: string; readonly script: string; readonly timeoutS?: number }[];
-  readonly instances: readonly { readonly name: string; readonly state?: string; readonly nopreempt: boolean; readonly vrid?: number; readonly notify?: string; readonly tracks: readonly string[] }[];
+  readonly instances: readonly {
+    readonly name: string; readonly state?: string; readonly nopreempt: boolean; readonly vrid?: number; readonly notify?: string; readonly tracks: readonly string[];
+    /** Its track_file block: names, with the weight given there. */
+    readonly trackFiles: readonly TrackRef[];
+  }[];
+  /** Top-level track_file blocks. */
+  readonly trackFiles: readonly (TrackRef & { readonly file?: string })[];
+}
+
+interface TrackRef {
+  readonly name: string;
+  readonly weight?: number;
 }
 
 // A small block reader for keepalived.conf: `name [arg] { … }` nesting, comments (# !) stripped, quoted strings kept.
@@ -166,9 +179,21 @@ export function parseKeepalivedConf(text: string): KeepalivedConfFacts {
       name: b.head[1] ?? '', nopreempt: b.lines.some((l) => l[0] === 'nopreempt'),
       ...(state !== undefined ? { state } : {}), ...(vrid !== undefined ? { vrid: Number(vrid) } : {}), ...(notify !== undefined ? { notify } : {}),
       tracks: b.children.filter((c) => c.head[0] === 'track_script').flatMap((c) => c.lines.map((l) => l[0] ?? '')),
+      trackFiles: b.children.filter((c) => c.head[0] === 'track_file').flatMap((c) => c.lines.map((l) => trackRef(l[0] ?? '', l.slice(1)))),
     };
   });
-  return { globalDefs, checkScripts, instances };
+  const trackFiles = root.children.filter((b) => b.head[0] === 'track_file').map((b) => {
+    const file = value(b, 'file');
+    return { ...trackRef(b.head[1] ?? '', b.lines.find((l) => l[0] === 'weight') ?? []), ...(file !== undefined ? { file } : {}) };
+  });
+  return { globalDefs, checkScripts, instances, trackFiles };
+}
+
+// `name weight N` in an instance, or the `weight N` line of a track_file block.
+function trackRef(name: string, words: readonly string[]): TrackRef {
+  const i = words.indexOf('weight');
+  const w = i >= 0 ? Number(words[i + 1]) : NaN;
+  return { name, ...(Number.isFinite(w) ? { weight: w } : {}) };
 }
 
 export function keepalivedChecks(k: KeepalivedConfFacts, path: string, config: Config, peerVrids?: readonly number[]): Finding[] {
@@ -204,6 +229,65 @@ export function keepalivedChecks(k: KeepalivedConfFacts, path: string, config: C
   out.push(k.globalDefs.some((l) => l === 'enable_script_security') ? pass(id('script_security'), 'enable_script_security set')
     : warn(id('script_security'), 'enable_script_security not set: keepalived runs scripts from paths others may write', 'global_defs { enable_script_security; script_user root }'));
   return out;
+}
+
+/** The two files a switchover writes for keepalived, what their track_file must be, and what a wrong one costs. */
+interface SwitchoverTrack {
+  readonly file: string;
+  readonly block: string;
+  readonly id: 'switchover' | 'takeover';
+  readonly fileId: string;
+  readonly weight: number;
+  readonly weightOk: (w: number | undefined) => boolean;
+  /** Why the wiring matters: what a switchover cannot do (or does slower) without it. */
+  readonly without: string;
+  readonly missing: 'FAIL' | 'WARN';
+  /** What a non-zero value left behind does. */
+  readonly leftOver: string;
+}
+
+const SWITCHOVER_TRACKS: readonly SwitchoverTrack[] = [
+  { file: WEIGHT_FILE, block: 'km_switchover', id: 'switchover', fileId: 'files.switchover_weight', weight: 0, weightOk: (w) => w === 0, missing: 'FAIL',
+    without: 'switchover cannot hold this node out of the race', leftOver: 'this node is held out of the VRRP race (FAULT)' },
+  // A weight of 0 would turn the lift into FAULT on the target, a negative one would lower it.
+  { file: TAKEOVER_FILE, block: 'km_takeover', id: 'takeover', fileId: 'files.switchover_takeover', weight: 254, weightOk: (w) => w !== undefined && w > 0, missing: 'WARN',
+    without: 'a switchover hands over after the VRRP skew time, (256 - priority)/256 s, instead of 8 ms',
+    leftOver: "this node's VRRP priority is lifted to 254: in a failover it takes over before the master's own fence has run" },
+];
+
+/**
+ * keepalived-mysql switchover drives keepalived through two files in <stateDir>: switchover.weight (weight 0: a 1 is
+ * FAULT at once) holds the master out, switchover.takeover (weight 254) lifts the target for the hand-over. Each
+ * instance must track both, and both must read 0 when no switchover runs (a 1 left behind stays: init_file does not
+ * overwrite it at a restart).
+ */
+export function switchoverTrackChecks(k: KeepalivedConfFacts, path: string, config: Config, read: (file: string) => string | undefined): Finding[] {
+  return SWITCHOVER_TRACKS.flatMap((t) => {
+    const file = posix.join(config.paths.stateDir, t.file);
+    const blocks = k.trackFiles.filter((b) => b.file !== undefined && posix.normalize(b.file) === file);
+    const report = t.missing === 'FAIL' ? fail : warn;
+    const fix = `track_file ${t.block} { file "${file}"; weight ${t.weight}; init_file 0 } and in each vrrp_instance track_file { ${t.block} weight ${t.weight} } ` +
+      '(templates/keepalived.conf.tmpl)';
+    const wired = k.instances.map((i) => {
+      const id = `keepalived.${i.name}.${t.id}`;
+      const ref = i.trackFiles.find((r) => blocks.some((b) => b.name === r.name));
+      if (ref === undefined) {
+        return report(id, blocks.length === 0 ? `${path}: no track_file reads ${file}: ${t.without}`
+          : `vrrp_instance ${i.name} does not track ${blocks.map((b) => b.name).join(', ')} (${file}): ${t.without}`, fix);
+      }
+      const weight = ref.weight ?? blocks.find((b) => b.name === ref.name)?.weight;
+      return t.weightOk(weight) ? pass(id, `vrrp_instance ${i.name} tracks ${file} (track_file ${ref.name}) with weight ${weight ?? '?'}`)
+        : fail(id, `vrrp_instance ${i.name} tracks ${file} with weight ${weight ?? 'not set'}, not ${t.weight}`, `vrrp_instance ${i.name} { track_file { ${ref.name} weight ${t.weight} } }`);
+    });
+    if (blocks.length === 0) return wired;
+    const text = read(file);
+    const value = text?.trim();
+    const id = t.fileId;
+    return [...wired, value === '0' ? pass(id, `${file} reads 0 (no switchover running)`)
+      : fail(id, text === undefined ? `${file} is missing or unreadable: keepalived creates it with init_file 0 when it starts with this wiring`
+        : `${file} reads ${JSON.stringify(value)}: ${t.leftOver}, by a switchover still running or one that died`,
+      text === undefined ? 'start keepalived with the rendered keepalived.conf (track_file … init_file 0)' : `unless a switchover is running: echo 0 > ${file}`)];
+  });
 }
 
 export function exitFor(findings: readonly Finding[]): 'ok' | 'fail' {

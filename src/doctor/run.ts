@@ -8,7 +8,7 @@ import type { MysqlTarget, Row, SqlClient, SqlConnector } from '../mysql/types.j
 import { deadline, withSignal } from '../platform/deadline.js';
 import type { PeerFilesConnector } from '../ssh/types.js';
 import {
-  bootReadOnlyCheck, clockSkewCheck, keepalivedChecks, pairChecks, parseKeepalivedConf, serverChecks,
+  bootReadOnlyCheck, clockSkewCheck, keepalivedChecks, pairChecks, parseKeepalivedConf, serverChecks, switchoverTrackChecks,
   type Finding, type ServerFacts,
 } from './checks.js';
 
@@ -109,7 +109,9 @@ export async function runDoctor(config: Config, configPath: string, ports: Docto
     out.push({ id: 'keepalived.conf', level: 'FAIL', message: `cannot read ${config.keepalived.confFile}`, fix: 'render it from templates/keepalived.conf.tmpl, or set keepalived.confFile' });
   } else {
     const peerVrids = peerConf.text === undefined ? undefined : parseKeepalivedConf(peerConf.text).instances.flatMap((i) => (i.vrid !== undefined ? [i.vrid] : []));
-    out.push(...keepalivedChecks(parseKeepalivedConf(confText), config.keepalived.confFile, config, peerVrids));
+    const conf = parseKeepalivedConf(confText);
+    out.push(...keepalivedChecks(conf, config.keepalived.confFile, config, peerVrids));
+    out.push(...switchoverTrackChecks(conf, config.keepalived.confFile, config, ports.readFile));
   }
   const ka = ports.keepalived();
   out.push(ka.running

@@ -14,7 +14,7 @@ import { clientConnectionsToKill, compareTail, relayLogApplied } from './plans.j
 import type { PositionRecord } from './position-record.js';
 import { openPeer, type LocalSession, type PeerSession } from './read.js';
 import { positionRecordFrom, readProcessList, readReplica, readServerState, type ServerState } from './server-state.js';
-import type { TransitionContext } from './steps.js';
+import type { FenceContext, TransitionContext } from './steps.js';
 import { openOldMasterFiles, recoverOldMasterTail, type EarlyPeerFiles } from './tail-recovery.js';
 
 // The one executor: runs a plan's steps in order, records what it learns as facts, and lets the decision points
@@ -236,14 +236,14 @@ const fence = (rt: Runtime, step: Extract<Step, { kind: 'fence' }>, signal: Abor
   fenceOn(rt.ctx, client(rt, step.on), step, signal);
 
 /** Kills client sessions (a commit waiting for its semi-sync ack blocks SET read_only), fences, kills late arrivals. */
-export async function fenceOn(ctx: TransitionContext, c: SqlClient, step: Extract<Step, { kind: 'fence' }>, signal: AbortSignal): Promise<void> {
+export async function fenceOn(ctx: FenceContext, c: SqlClient, step: Extract<Step, { kind: 'fence' }>, signal: AbortSignal): Promise<void> {
   if (step.killClients) await killClientConnections(ctx, c, step.where, step.name, signal);
   await ctx.steps.sql(c, step.name, step.where, step.statements, signal, step.timeoutMs);
   // Sessions that connected between the first kill and the fence: read-only now, but pools must move to the VIP.
   if (step.killClients) await killClientConnections(ctx, c, step.where, step.name, signal);
 }
 
-async function killClientConnections(ctx: TransitionContext, c: SqlClient, where: string, step: string, signal: AbortSignal): Promise<void> {
+async function killClientConnections(ctx: FenceContext, c: SqlClient, where: string, step: string, signal: AbortSignal): Promise<void> {
   const { config, steps, ports } = ctx;
   const ids = clientConnectionsToKill(await readProcessList(c, signal), {
     ownThreadId: c.threadId, users: [config.mysql.user, config.replication.user],

@@ -4,11 +4,23 @@ import { AppError } from '../errors.js';
 import { createFileAtomicExclusive, writeFileAtomic } from '../platform/atomic-write.js';
 import type { HandledRequest, RequestStore, TransitionRequest } from './requests.js';
 
-const REQUESTS_DIR = 'notify-requests';
-const HANDLED_FILE = 'notify-handled.json';
+export const REQUESTS_DIR = 'notify-requests';
+export const HANDLED_FILE = 'notify-handled.json';
 const NAME = /^(\d{12})\.json$/;
 
-const fileName = (seq: number): string => `${String(seq).padStart(12, '0')}.json`;
+/**
+ * notify's transition lock: a directory `<stateDir>/notify.lock` whose mtime its holder refreshes on a timer; older than
+ * staleMs it is taken over (its holder died). Far above any event-loop stall.
+ */
+export const NOTIFY_LOCK = { name: 'notify', dir: 'notify.lock', staleMs: 10_000 } as const;
+
+/** The sequence number a request file is named by; undefined for any other name. */
+export const requestSeqOf = (name: string): number | undefined => {
+  const m = NAME.exec(name)?.[1];
+  return m === undefined ? undefined : Number(m);
+};
+
+const requestFileName = (seq: number): string => `${String(seq).padStart(12, '0')}.json`;
 
 async function readJson<T>(path: string): Promise<T | undefined> {
   try {
@@ -24,13 +36,13 @@ export function fileRequestStore(stateDir: string): RequestStore {
   const dir = join(stateDir, REQUESTS_DIR);
   const seqs = async (): Promise<number[]> => {
     try {
-      return (await readdir(dir)).map((n) => NAME.exec(n)?.[1]).filter((s): s is string => s !== undefined).map(Number).sort((a, b) => a - b);
+      return (await readdir(dir)).map(requestSeqOf).filter((s): s is number => s !== undefined).sort((a, b) => a - b);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
   };
-  const get = (seq: number): Promise<TransitionRequest | undefined> => readJson<TransitionRequest>(join(dir, fileName(seq)));
+  const get = (seq: number): Promise<TransitionRequest | undefined> => readJson<TransitionRequest>(join(dir, requestFileName(seq)));
   return {
     async record(req) {
       const handled = await readJson<HandledRequest>(join(stateDir, HANDLED_FILE));
@@ -40,7 +52,7 @@ export function fileRequestStore(stateDir: string): RequestStore {
         const seq = Math.max(all.at(-1) ?? 0, handled?.seq ?? 0) + 1;
         const full: TransitionRequest = { ...req, seq };
         try {
-          await createFileAtomicExclusive(join(dir, fileName(seq)), `${JSON.stringify(full)}\n`);
+          await createFileAtomicExclusive(join(dir, requestFileName(seq)), `${JSON.stringify(full)}\n`);
           return full;
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -58,7 +70,7 @@ export function fileRequestStore(stateDir: string): RequestStore {
     markHandled: (h) => writeFileAtomic(join(stateDir, HANDLED_FILE), `${JSON.stringify(h)}\n`),
     async prune(keep) {
       const all = await seqs();
-      for (const seq of all.slice(0, Math.max(0, all.length - keep))) await unlink(join(dir, fileName(seq))).catch(() => undefined);
+      for (const seq of all.slice(0, Math.max(0, all.length - keep))) await unlink(join(dir, requestFileName(seq))).catch(() => undefined);
     },
   };
 }

@@ -50,7 +50,7 @@ export interface StepTiming {
 /** Runs named steps under their own deadline inside the transition's, logging each with its duration. */
 export class StepRunner {
   readonly timings: StepTiming[] = [];
-  constructor(private readonly ports: FailoverPorts) {}
+  constructor(private readonly ports: Pick<FailoverPorts, 'clock' | 'log'>) {}
 
   async run<T>(step: StepName | ReadStepName, budgetMs: number, parent: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const started = this.ports.clock.now();
@@ -88,3 +88,6 @@ export interface TransitionContext {
   readonly transitionId: string;
   readonly steps: StepRunner;
 }
+
+/** What a fence needs of a transition: a switchover fences with it too. */
+export type FenceContext = Pick<TransitionContext, 'config' | 'steps'> & { readonly ports: Pick<FailoverPorts, 'log'> };

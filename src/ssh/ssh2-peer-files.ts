@@ -330,6 +330,28 @@ class Ssh2PeerFiles implements PeerFiles {
     });
   }
 
+  statStateEntry(stateDir: string, name: string, signal: AbortSignal): Promise<number | undefined> {
+    const path = posix.join(stateDir, name);
+    return this.command(`stat ${path}`, signal, () => new Promise((resolve, reject) => {
+      this.sftp.stat(path, (err, stats) => {
+        if (!err) resolve(stats.mtime * 1000);
+        else if ((err as Error & { code?: number }).code === SFTP_NO_SUCH_FILE) resolve(undefined);
+        else reject(this.sftpError(`stat ${path}`, err));
+      });
+    }));
+  }
+
+  listStateDir(stateDir: string, name: string, signal: AbortSignal): Promise<string[] | undefined> {
+    const path = posix.join(stateDir, name);
+    return this.command(`listing ${path}`, signal, () => new Promise((resolve, reject) => {
+      this.sftp.readdir(path, (err, list) => {
+        if (!err) resolve(list.map((e) => e.filename));
+        else if ((err as Error & { code?: number }).code === SFTP_NO_SUCH_FILE) resolve(undefined);
+        else reject(this.sftpError(`readdir ${path}`, err));
+      });
+    }));
+  }
+
   close(): void {
     this.conn.end();
   }

@@ -64,6 +64,10 @@ export interface PeerFiles {
   readStateFile(stateDir: string, name: string, signal: AbortSignal, tailBytes?: number): Promise<string | undefined>;
   /** Replaces a file of the peer's state dir atomically (the step-down marker). */
   writeStateFile(stateDir: string, name: string, text: string, signal: AbortSignal): Promise<void>;
+  /** When an entry of the peer's state dir (a file or a directory) was last modified, ms since the epoch by the peer's clock, whole seconds; undefined when absent. */
+  statStateEntry(stateDir: string, name: string, signal: AbortSignal): Promise<number | undefined>;
+  /** The names in a directory of the peer's state dir; undefined when absent. */
+  listStateDir(stateDir: string, name: string, signal: AbortSignal): Promise<string[] | undefined>;
   close(): void;
 }
 

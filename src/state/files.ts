@@ -36,6 +36,10 @@ export interface AsyncSwitchRecord {
 export const TERM_FILE = 'term.json';
 export const STEPDOWN_FILE = 'stepdown.json';
 export const ASYNC_SWITCH_FILE = 'semisync-async.jsonl';
+/** keepalived's track_file (templates/keepalived*.tmpl, weight 0): non-zero holds the node out of the race (FAULT), 0 lets it in. */
+export const WEIGHT_FILE = 'switchover.weight';
+/** keepalived's track_file (weight 254): 1 lifts the node to the top priority while a switchover hands over to it. */
+export const TAKEOVER_FILE = 'switchover.takeover';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -12,11 +12,21 @@ import { sshdSkipReason, type Sshd } from '../helpers/sshd.js';
 const skip = mariadbSkipReason() ?? sshdSkipReason() ?? keepalivedSkipReason();
 
 // The wiring of templates/keepalived.conf.tmpl; `plant` swaps one line for a misconfiguration.
-function keepalivedConf(deadlineS: number, plant: (text: string) => string = (t) => t): string {
+function keepalivedConf(deadlineS: number, stateDir: string, plant: (text: string) => string = (t) => t): string {
   return plant(`global_defs {
   router_id doctor_test
   enable_script_security
   script_user root
+}
+track_file km_switchover {
+  file "${stateDir}/switchover.weight"
+  weight 0
+  init_file 0
+}
+track_file km_takeover {
+  file "${stateDir}/switchover.takeover"
+  weight 254
+  init_file 0
 }
 vrrp_script chk_mysql {
   script "/opt/keepalived-mysql/bin/check-mysql --config /etc/keepalived-mysql/config.json"
@@ -38,6 +48,10 @@ vrrp_instance VI_1 {
   track_script {
     chk_mysql
   }
+  track_file {
+    km_switchover weight 0
+    km_takeover weight 254
+  }
   notify "/opt/keepalived-mysql/bin/notify --config /etc/keepalived-mysql/config.json"
 }
 `);
@@ -58,6 +72,7 @@ describe('keepalived-mysql doctor on a real MariaDB pair', { skip }, () => {
   let keepalived: Keepalived;
   let dir: string;
   let good: Record<string, Record<string, unknown>>;
+  let stateDir: string;
 
   const deadlineMs = 8000;
 
@@ -107,7 +122,10 @@ describe('keepalived-mysql doctor on a real MariaDB pair', { skip }, () => {
     good = JSON.parse(readFileSync(base.configPath, 'utf8')) as Record<string, Record<string, unknown>>;
     good['check'] = { ...good['check'], deadlineMs };
     good['paths'] = { ...good['paths'], keepalivedPidFile: keepalived.pidFile };
-    good['keepalived'] = { confFile: file('keepalived.conf', keepalivedConf(deadlineMs / 1000)) };
+    stateDir = base.stateDir;
+    // What keepalived's init_file leaves there when it starts with this wiring.
+    for (const f of ['switchover.weight', 'switchover.takeover']) writeFileSync(join(stateDir, f), '0\n');
+    good['keepalived'] = { confFile: file('keepalived.conf', keepalivedConf(deadlineMs / 1000, stateDir)) };
     good['doctor'] = { myCnf: file('my.cnf', '[mariadbd]\nread-only = ON\nlog-slave-updates = ON\n') };
   });
   after(async () => {
@@ -213,17 +231,29 @@ describe('keepalived-mysql doctor on a real MariaDB pair', { skip }, () => {
     ['notify is not wired', (t) => t.replace(/ {2}notify .*\n/, ''), 'keepalived.VI_1.notify', /^FAIL: vrrp_instance VI_1 runs no keepalived-mysql notify/],
     ['the check script is not tracked', (t) => t.replace(/ {2}track_script \{\n {4}chk_mysql\n {2}\}\n/, ''), 'keepalived.VI_1.track', /^FAIL: vrrp_instance VI_1 does not track/],
     ['enable_script_security is missing', (t) => t.replace('  enable_script_security\n', ''), 'keepalived.script_security', /^WARN: enable_script_security not set/],
+    ["the instance tracks the switchover file with weight 1", (t) => t.replace('km_switchover weight 0', 'km_switchover weight 1'), 'keepalived.VI_1.switchover',
+      /^FAIL: vrrp_instance VI_1 tracks .*\/switchover\.weight with weight 1, not 0 \| fix: vrrp_instance VI_1 \{ track_file \{ km_switchover weight 0 \} \}$/],
   ];
   for (const [name, plant, id, expected] of confPlants) {
     it(`when in keepalived.conf ${name} then ${id} ${expected.source.slice(1, 5)}s`, async () => {
-      const conf = file(`keepalived-${id}.conf`, keepalivedConf(deadlineMs / 1000, plant));
+      const conf = file(`keepalived-${id}.conf`, keepalivedConf(deadlineMs / 1000, stateDir, plant));
       await planted((c) => { c['keepalived'] = { confFile: conf, peerConfFile: good['keepalived']?.['confFile'] }; }, id, expected);
     });
   }
 
   it('when the peer\'s keepalived.conf has another virtual_router_id then keepalived.VI_1.vrid FAILs', async () => {
-    const peerConf = file('keepalived-peer.conf', keepalivedConf(deadlineMs / 1000, (t) => t.replace('virtual_router_id 51', 'virtual_router_id 52')));
+    const peerConf = file('keepalived-peer.conf', keepalivedConf(deadlineMs / 1000, stateDir, (t) => t.replace('virtual_router_id 51', 'virtual_router_id 52')));
     await planted((c) => { c['keepalived'] = { ...c['keepalived'], peerConfFile: peerConf }; }, 'keepalived.VI_1.vrid', /^FAIL: virtual_router_id 51 here, 52 on b/);
+  });
+
+  it('when a switchover that died left 1 in switchover.weight then files.switchover_weight FAILs', async () => {
+    writeFileSync(join(stateDir, 'switchover.weight'), '1\n');
+    try {
+      await planted(() => undefined, 'files.switchover_weight',
+        /^FAIL: .*\/switchover\.weight reads "1": this node is held out of the VRRP race \(FAULT\), by a switchover still running or one that died \| fix: unless a switchover is running: echo 0 > /);
+    } finally {
+      writeFileSync(join(stateDir, 'switchover.weight'), '0\n');
+    }
   });
 
   it('when keepalived\'s pid file is missing then keepalived.pid_file WARNs', async () => {

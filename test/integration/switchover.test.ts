@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { WEIGHT_FILE } from '../../src/failover/switchover.js';
+import { fileRequestStore, NOTIFY_LOCK } from '../../src/failover/request-store.js';
 import { readTransitions } from '../../src/history/transitions.js';
 import { renderTemplate } from '../../src/keepalived/render.js';
 import { mysql2Connector } from '../../src/mysql/mysql2-client.js';
 import type { SqlClient } from '../../src/mysql/types.js';
+import { fileLock } from '../../src/platform/lock.js';
+import { TAKEOVER_FILE, WEIGHT_FILE } from '../../src/state/files.js';
 import { KEEPALIVED, keepalivedSkipReason } from '../helpers/keepalived.js';
 import { ACCOUNTS, mariadbSkipReason, waitFor, writePrivate, type MariaDbFarm, type MariaDbServer } from '../helpers/mariadb.js';
 import { readOnly, slaveStatus, startPair, writeNodeConfig, type NodeDirs } from '../helpers/notify-env.js';
@@ -119,7 +121,11 @@ describe('keepalived-mysql switchover on a real MariaDB pair under two real keep
     return line === undefined ? undefined : line.includes(' km0 ') ? 'a' : 'b';
   }
   const transitions = async (id: Id) => readTransitions(dirs(id).stateDir).records;
+  // A newly promoted a is asynchronous until check-mysql's guard sees b attached: a refusal must name only what a test planted.
+  const semiSyncOnA = (): Promise<void> => waitFor(async () =>
+    (await server('a').sql<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_status'"))[0]?.Value === 'ON', 15_000, 'semi-sync on a');
   const weight = (id: Id): string => readFileSync(join(dirs(id).stateDir, WEIGHT_FILE), 'utf8').trim();
+  const lifted = (): string[] => (['a', 'b'] as const).map((id) => readFileSync(join(dirs(id).stateDir, TAKEOVER_FILE), 'utf8').trim());
   const switchover = (from: Id, ...args: string[]) => runBin('keepalived-mysql', ['switchover', '--config', dirs(from).configPath, ...args], { timeoutMs: 90_000 });
 
   // Writes through whichever node takes them (a client following the VIP), and samples both nodes for two writable at once.
@@ -155,7 +161,8 @@ describe('keepalived-mysql switchover on a real MariaDB pair under two real keep
     })();
     const sampler = (async () => {
       while (!stop) {
-        const [ra, rb] = await Promise.all([readOnly(server('a')), readOnly(server('b'))]);
+        // A fence kills every session but the toolkit's own, this sampler's too: such a read is no sample.
+        const [ra, rb] = await Promise.all([readOnly(server('a')), readOnly(server('b'))]).catch(() => [1, 1]);
         if (ra === 0 && rb === 0) bothWritable += 1;
         await new Promise((r) => setTimeout(r, 10));
       }
@@ -193,7 +200,8 @@ describe('keepalived-mysql switchover on a real MariaDB pair under two real keep
   it('when the pair is ready then --dry-run prints the plan and changes nothing', async () => {
     const r = await switchover('a', '--dry-run', '--wait');
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /\[hold-out\] a: write 1 to switchover\.weight[^\n]*\n {2}\[wait-writable\] b: [^\n]*\n {2}\[release\] a: [^\n]*\n {2}\[wait-replicating\] a: /);
+    assert.match(r.stdout, /\[lift\] b: write 1 to switchover\.takeover[^\n]*\n {2}\[hold-out\] a: write 1 to switchover\.weight[^\n]*\n {2}\[fence\] a: [^\n]*\n {2}\[wait-writable\] b: [^\n]*\n {2}\[lower\] b: [^\n]*\n {2}if b is writable:\n {4}\[release\] a: [^\n]*\n {4}\[wait-replicating\] a: /);
+    assert.match(r.stdout, /\n {2}else:\n {4}\[explain\] b: [^\n]*\n {4}\[hold-out\] b: /);
     assert.deepEqual([await vipOn(), await readOnly(server('a')), weight('a')], ['a', 0, '0']);
   });
 
@@ -204,11 +212,11 @@ describe('keepalived-mysql switchover on a real MariaDB pair under two real keep
       assert.match(r.stdout, /^switchover: b is the master \(\d+ ms\), a replicates from it\n$/);
     });
     assert.equal(await vipOn(), 'b');
-    assert.deepEqual([await readOnly(server('a')), await readOnly(server('b')), weight('a'), weight('b')], [1, 0, '0', '0']);
+    assert.deepEqual([await readOnly(server('a')), await readOnly(server('b')), weight('a'), weight('b'), ...lifted()], [1, 0, '0', '0', '0', '0']);
     const aRepl = await slaveStatus(server('a'));
     assert.deepEqual([aRepl?.['Slave_IO_Running'], aRepl?.['Slave_SQL_Running'], Number(aRepl?.['Master_Port'])], ['Yes', 'Yes', server('b').port]);
     const rec = (await transitions('a')).filter((t) => t.state === 'SWITCHOVER').at(-1);
-    assert.deepEqual([rec?.outcome, rec?.steps.map((s) => s.step)], ['done', ['hold-out', 'wait-writable', 'release', 'wait-replicating']]);
+    assert.deepEqual([rec?.outcome, rec?.steps.map((s) => s.step)], ['done', ['lift', 'hold-out', 'fence', 'wait-writable', 'lower', 'release', 'wait-replicating']]);
     assert.ok((await transitions('b')).some((t) => t.state === 'MASTER' && t.outcome === 'done'), "b's notify MASTER promoted it");
 
     const back = await underWrites(async () => {
@@ -230,7 +238,68 @@ describe('keepalived-mysql switchover on a real MariaDB pair under two real keep
     process.stdout.write(`# longest gap between acknowledged writes: there ${there.longestGapMs} ms, back ${back.longestGapMs} ms\n`);
   });
 
+  it("when notify on the peer holds its lock, or has a request not handled yet, then switchover refuses naming the peer (read over SFTP), and nothing changes", async () => {
+    await semiSyncOnA();
+    const held = await fileLock(join(dirs('b').stateDir, NOTIFY_LOCK.name), { staleMs: NOTIFY_LOCK.staleMs }).tryAcquire();
+    assert.ok(held, "b's notify lock is free");
+    try {
+      const r = await switchover('a');
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      assert.match(r.stderr, /^keepalived-mysql: switchover refused: a transition is in progress \(notify holds its lock on b \(refreshed \d+ ms ago\)\)\n$/);
+    } finally {
+      await held.release();
+    }
+    // BACKUP, which b already is: should a notify on b pick the planted request up, applying it changes nothing.
+    const handled = (await fileRequestStore(dirs('b').stateDir).handled())?.seq ?? 0;
+    const pending = join(dirs('b').stateDir, 'notify-requests', `${String(handled + 1).padStart(12, '0')}.json`);
+    writeFileSync(pending, `${JSON.stringify({ seq: handled + 1, state: 'BACKUP', requestedAt: 'T', pid: 1, origin: 'test', transitionId: 't' })}\n`);
+    try {
+      const r = await switchover('a');
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      assert.match(r.stderr, new RegExp(`a transition is in progress \\(notify request #${handled + 1} \\(BACKUP, recorded T\\) is not handled yet on b\\)`));
+    } finally {
+      rmSync(pending);
+    }
+    assert.deepEqual([await vipOn(), await readOnly(server('a')), await readOnly(server('b')), weight('a'), weight('b')], ['a', 0, 1, '0', '0']);
+  });
+
+  it("when the target's promotion refuses (it cannot catch up in time) then the switchover rolls back under writes: a is the master again, b its replica, exit 4 with the reason, in the history", async () => {
+    await semiSyncOnA();
+    // b applies nothing for an hour: notify MASTER on b cannot catch up within catchUpTimeoutMs (5 s) and refuses.
+    await server('b').sql('STOP SLAVE', 'CHANGE MASTER TO MASTER_DELAY = 3600', 'START SLAVE');
+    try {
+      await server('a').sql("INSERT INTO appdb.t VALUES (7100, 'held back on b')");
+      let r: Awaited<ReturnType<typeof switchover>> | undefined;
+      const w = await underWrites(async () => {
+        r = await switchover('a', '--wait', '--deadline-ms', '8000', '--max-lag-s', '100000');
+      });
+      assert.equal(r?.code, 4, `${r?.stdout}${r?.stderr}`);
+      assert.match(r?.stderr ?? '', /^keepalived-mysql: switchover rolled back: b did not become writable within 8000 ms \(b's last notify transition #\d+ MASTER: replica did not apply [^)]*\)[^\n]*; a is the master again\n$/);
+      assert.deepEqual([await vipOn(), await readOnly(server('a')), await readOnly(server('b')), weight('a'), weight('b'), ...lifted()], ['a', 0, 1, '0', '0', '0', '0']);
+      const bRepl = await slaveStatus(server('b'));
+      assert.deepEqual([bRepl?.['Slave_IO_Running'], bRepl?.['Slave_SQL_Running'], Number(bRepl?.['Master_Port'])], ['Yes', 'Yes', server('a').port]);
+      const rec = (await transitions('a')).filter((t) => t.state === 'SWITCHOVER').at(-1);
+      assert.deepEqual([rec?.outcome, rec?.exitCode, rec?.error?.code], ['refused', 4, 'SWITCHOVER_ROLLED_BACK']);
+      assert.deepEqual(rec?.steps.map((x) => x.step), ['lift', 'hold-out', 'fence', 'wait-writable', 'lower', 'explain', 'hold-out', 'wait-out', 'compare', 'release', 'wait-writable', 'release', 'wait-replicating']);
+      assert.ok((await transitions('b')).some((t) => t.state === 'MASTER' && t.outcome === 'refused'), "b's notify MASTER refused");
+      assert.ok(w.acked.length > 20, `writes went on (${w.acked.length}): ${w.errors.join(' | ')}`);
+      assert.equal(w.bothWritableSamples, 0);
+      const onA = new Set((await server('a').sql<{ id: number }>('SELECT id FROM appdb.t')).map((x) => Number(x.id)));
+      assert.deepEqual(w.acked.filter((id) => !onA.has(id)), [], 'acknowledged rows missing on a');
+      process.stdout.write(`# rollback: longest gap between acknowledged writes ${w.longestGapMs} ms\n`);
+    } finally {
+      await server('b').sql('STOP SLAVE', 'CHANGE MASTER TO MASTER_DELAY = 0', 'START SLAVE');
+      // Seconds_Behind_Master is NULL while the threads restart: wait for a real 0 with what a held back applied.
+      await waitFor(async () => {
+        const st = await slaveStatus(server('b'));
+        return st?.['Slave_SQL_Running'] === 'Yes' && st['Seconds_Behind_Master'] !== null && Number(st['Seconds_Behind_Master']) === 0 &&
+          (await server('b').sql('SELECT id FROM appdb.t WHERE id = 7100')).length === 1;
+      }, 15_000, 'b caught up');
+    }
+  });
+
   it('when the replica holds an errant transaction then switchover refuses naming it, and nothing changes', async () => {
+    await semiSyncOnA();
     await server('b').sql('SET GLOBAL read_only = 0', "INSERT INTO appdb.t VALUES (-1, 'errant')", 'SET GLOBAL read_only = 1');
     const r = await switchover('a');
     assert.equal(r.code, 4, r.stdout + r.stderr);

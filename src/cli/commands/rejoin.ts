@@ -5,7 +5,7 @@ import { loadConfig } from '../../config/load.js';
 import { DEFAULT_CONFIG_PATH, type Config } from '../../config/schema.js';
 import { AppError } from '../../errors.js';
 import { POSITION_RECORD_FILE } from '../../failover/position-record.js';
-import { fileRequestStore } from '../../failover/request-store.js';
+import { fileRequestStore, NOTIFY_LOCK } from '../../failover/request-store.js';
 import type { RejoinMethod } from '../../heal/plan.js';
 import { createRebuilder } from '../../heal/rebuild.js';
 import { runRejoin, type RejoinPorts } from '../../heal/rejoin.js';
@@ -29,8 +29,6 @@ export interface RejoinCliOptions {
 }
 
 const METHODS: readonly RejoinMethod[] = ['auto', 'flashback', 'rebuild'];
-// Same lock and staleness as notify: a keepalived transition and a rejoin never run at once.
-const LOCK_STALE_MS = 10_000;
 
 // Why this node holds the VIP: the address on a local interface, or keepalived's last request here was MASTER.
 async function holdsVip(config: Config): Promise<string | undefined> {
@@ -99,7 +97,8 @@ export async function rejoinMain(opts: RejoinCliOptions): Promise<ExitCode> {
       return EXIT.OK;
     }
     await mkdir(config.paths.stateDir, { recursive: true });
-    const held = await fileLock(join(config.paths.stateDir, 'notify'), { staleMs: LOCK_STALE_MS }).tryAcquire();
+    // notify's own lock: a keepalived transition and a rejoin never run at once.
+    const held = await fileLock(join(config.paths.stateDir, NOTIFY_LOCK.name), { staleMs: NOTIFY_LOCK.staleMs }).tryAcquire();
     if (!held) throw new AppError('LOCK_BUSY', 'a keepalived transition (notify) is running on this node: try again when it ends');
     try {
       await run();

@@ -28,11 +28,12 @@ describe('exit-code table', () => {
   it('when an error code is mapped then it lands on a documented exit code', () => {
     const documented = new Set<number>(Object.values(EXIT));
     const codes: ErrorCode[] = ['USAGE', 'CONFIG_INVALID', 'CONFIG_MISSING', 'MYSQL_UNREACHABLE', 'DEADLINE_EXCEEDED',
-      'LOCK_BUSY', 'SSH_HOST_KEY_REJECTED', 'PEER_UNREACHABLE', 'ERRANT_TRANSACTIONS', 'PROMOTION_REFUSED', 'REJOIN_REFUSED', 'SWITCHOVER_REFUSED', 'INTERNAL'];
+      'LOCK_BUSY', 'SSH_HOST_KEY_REJECTED', 'PEER_UNREACHABLE', 'ERRANT_TRANSACTIONS', 'PROMOTION_REFUSED', 'REJOIN_REFUSED', 'SWITCHOVER_REFUSED', 'SWITCHOVER_ROLLED_BACK', 'INTERNAL'];
     for (const c of codes) assert.ok(documented.has(exitCodeForError(c)), c);
     assert.equal(exitCodeForError('ERRANT_TRANSACTIONS'), EXIT.ERRANT);
     assert.equal(exitCodeForError('CONFIG_INVALID'), EXIT.CONFIG);
     assert.equal(exitCodeForError('REJOIN_REFUSED'), EXIT.REFUSED);
     assert.equal(exitCodeForError('SWITCHOVER_REFUSED'), EXIT.REFUSED);
+    assert.equal(exitCodeForError('SWITCHOVER_ROLLED_BACK'), EXIT.REFUSED);
   });
 });

@@ -194,6 +194,8 @@ function oldMasterFiles(walkedFrom = 900): PeerFilesConnector {
       readPositionRecord: async () => ({ node: 'db-a', role: 'master', recordedAt: '', transitionId: 't0', binlogIndexFile: '/var/lib/mysql/binlog.index' }),
       readStateFile: async () => undefined,
       writeStateFile: async () => {},
+      statStateEntry: async () => undefined,
+      listStateDir: async () => undefined,
       close: () => {},
     }),
   };
