@@ -27,6 +27,7 @@ import { deadline } from '../platform/deadline.js';
 import { installWatchdog, onTerminate } from '../platform/process.js';
 import type { PeerFilesConnector } from '../ssh/types.js';
 import { EXIT, exitCodeForError, type ExitCode } from './exit-codes.js';
+import { tcpAnswer } from '../platform/tcp-probe.js';
 
 /** Output streams, injectable so the command can be driven in-process. */
 export interface NotifyIo {
@@ -181,6 +182,7 @@ function realPorts(config: Config, log: Logger, peerFiles: PeerFilesConnector, s
     witness: { connect: async (w, s) => (await import('../ssh/ssh2-peer-files.js')).ssh2WitnessConnector.connect(w, s) },
     clock: systemClock,
     log,
+    tcpAnswer,
     writePosition: (record) => writeFileAtomic(join(config.paths.stateDir, POSITION_RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`),
     state: nodeStateFiles(config.paths.stateDir),
     recordStartupRole: async (role, reason) => (await import('../heal/startup-role.js')).writeStartupRole(config.heal.startupRoleFile, role, reason, new Date()),
@@ -328,7 +330,7 @@ async function dryRun(config: Config, state: TargetState, io: NotifyIo): Promise
   const { sql, handleTransition } = await loadWorkerModules();
   const lines: string[] = [];
   const ports: FailoverPorts = {
-    sql, clock: systemClock, log, writePosition: async () => undefined, recordStartupRole: async () => undefined,
+    sql, clock: systemClock, log, tcpAnswer, writePosition: async () => undefined, recordStartupRole: async () => undefined,
     state: { ...nodeStateFiles(config.paths.stateDir), writeTerm: async () => undefined, clearStepDown: () => undefined, recordAsyncSwitch: () => undefined },
     healErrant: async () => { throw new AppError('INTERNAL', 'a dry run heals nothing'); },
   };

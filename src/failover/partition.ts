@@ -15,6 +15,7 @@ import { fenceOn, killReplicaIoThread } from './execute.js';
 import { fence } from './plans.js';
 import { readServerState, type ServerState } from './server-state.js';
 import { mysqlTarget, peerMysqlTarget } from '../mysql/targets.js';
+import type { TcpAnswer } from '../platform/tcp-probe.js';
 import type { Config } from '../config/schema.js';
 import type { TransitionContext } from './steps.js';
 
@@ -169,11 +170,15 @@ async function connectLocal(ctx: TransitionContext, signal: AbortSignal): Promis
   }
 }
 
-/** The peer's MySQL directly, short timeouts: 'refused' (host up, mysqld down) is told apart from silence. */
-async function peerDirect(ctx: TransitionContext, signal: AbortSignal): Promise<
+type PeerDirect =
   | { readonly kind: 'answered'; readonly client: SqlClient; readonly dialect: Dialect; readonly state: ServerState }
-  | { readonly kind: 'refused' | 'silent'; readonly reason: string }> {
+  /** refused: host up, mysqld down. hung: its host accepts TCP (the kernel does) but the server does not answer. */
+  | { readonly kind: 'refused' | 'hung' | 'silent'; readonly reason: string };
+
+/** The peer's MySQL directly, short timeouts; `tcp`, a bare connect to the same port, tells hung from gone. */
+async function peerDirect(ctx: TransitionContext, signal: AbortSignal, tcp?: Promise<TcpAnswer>): Promise<PeerDirect> {
   const { config, ports } = ctx;
+  const quiet = async (reason: string): Promise<PeerDirect> => ({ kind: (await tcp) === 'accepted' ? 'hung' : 'silent', reason });
   try {
     // The plan's own peer timeouts: a peer silent here is not asked again (handle.ts).
     const client = await ports.sql.connect(peerMysqlTarget(config), signal);
@@ -182,11 +187,11 @@ async function peerDirect(ctx: TransitionContext, signal: AbortSignal): Promise<
       return { kind: 'answered', client, dialect, state: await readServerState(client, dialect, signal) };
     } catch (err) {
       client.close();
-      return { kind: 'silent', reason: describeMysqlError(err) };
+      return await quiet(describeMysqlError(err));
     }
   } catch (err) {
     const code = (err as { code?: string }).code;
-    return { kind: code === 'ECONNREFUSED' ? 'refused' : 'silent', reason: describeMysqlError(err) };
+    return code === 'ECONNREFUSED' ? { kind: 'refused', reason: describeMysqlError(err) } : await quiet(describeMysqlError(err));
   }
 }
 
@@ -235,11 +240,16 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
   const { config, ports } = ctx;
   const marker = ports.state.stepDown();
   const localTerm = ports.state.term();
-  // A peer that answers or refuses does so within the head start; only a silent one gets the witness session opened
-  // beside the direct attempt (ssh2's load and handshake cost CPU that a crash promotion needs).
-  const attempt = peerDirect(ctx, signal);
+  // A peer that answers or refuses does so within the head start, and a hung one's host accepts TCP: only a silent
+  // one gets the witness session opened beside the direct attempt (ssh2's load and handshake cost CPU).
+  const target = peerMysqlTarget(config);
+  const tcp = ports.tcpAnswer(target.host, target.port, target.connectTimeoutMs, signal);
+  let tcpNow: TcpAnswer | undefined;
+  void tcp.then((a) => { tcpNow = a; });
+  const attempt = peerDirect(ctx, signal, tcp);
   const early = await Promise.race([attempt, ports.clock.sleep(WITNESS_HEAD_START_MS, signal).then(() => undefined, () => undefined)]);
-  const pending = config.witness !== undefined && (early === undefined || early.kind === 'silent') ? connectWitness(ctx, signal) : undefined;
+  const silentSoFar = early === undefined ? tcpNow !== 'accepted' : early.kind === 'silent';
+  const pending = config.witness !== undefined && silentSoFar ? connectWitness(ctx, signal) : undefined;
   const direct = early ?? await attempt;
   if (direct.kind !== 'silent') void pending?.then((w) => ('witness' in w ? w.witness.close() : undefined));
   let via: Witness | undefined;
@@ -256,6 +266,15 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
     refuseIfStale(localTerm, undefined, marker);
     const silent = { peerSilent: direct.reason };
     if (direct.kind === 'refused') return { term: await raiseTerm(ctx, localTerm, undefined) };
+    if (direct.kind === 'hung') {
+      // Its host is up and reachable here: no cut link, nothing for the witness to prove.
+      ports.log.warn(`${config.peer.name}'s host accepts on its MySQL port but the server does not answer (${direct.reason}): hung`);
+      ioStop = stopIoThreadEarly(ctx, signal);
+      files = await peerFilesVia(ctx, undefined, signal);
+      const term = await markHung(ctx, files, localTerm, 'its MySQL hung (its host accepts, the server does not answer)', signal);
+      await ioStop;
+      return { term, ...silent };
+    }
     if (config.witness === undefined || pending === undefined) return { term: await raiseTerm(ctx, localTerm, undefined), ...silent };
     ioStop = stopIoThreadEarly(ctx, signal);
     const route = await reachPeerViaWitness(ctx, pending, signal);
@@ -270,8 +289,8 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
       return { term: await raiseTerm(ctx, localTerm, undefined), via, ...silent, ...(route.hostSilent ? { peerHostSilent: true } : {}) };
     }
     files = await peerFilesVia(ctx, via, signal);
-    const peerTerm = files ? await termOf(ctx, files, signal) : undefined;
     if (route.kind === 'answered') {
+      const peerTerm = files ? await termOf(ctx, files, signal) : undefined;
       try {
         if (!route.readOnly && peerTerm !== undefined && peerTerm.term > (localTerm?.term ?? 0)) {
           refuseIfStale(localTerm, { writable: true, term: peerTerm.term }, undefined);
@@ -293,11 +312,8 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
         route.client.close();
       }
     }
-    // Alive behind the witness but its MySQL is silent (hung): it cannot be fenced now; the marker keeps it out of the
-    // race, its own check fails while it hangs, and its STOP/FAULT fences it when it resumes.
     ports.log.warn(`${config.peer.name}'s MySQL port answers through the witness but the server does not (${route.reason}): marking it stepped down`);
-    const term = await raiseTerm(ctx, localTerm, peerTerm);
-    await markStale(ctx, files, term, 'unreachable except through the witness, its MySQL silent', signal);
+    const term = await markHung(ctx, files, localTerm, 'unreachable except through the witness, its MySQL silent', signal);
     await ioStop;
     return { term, via, ...silent };
   } catch (err) {
@@ -344,6 +360,16 @@ async function restartIoThread(ctx: TransitionContext): Promise<void> {
   } catch (err) {
     ctx.ports.log.error(`could not restart the replication IO thread after the refusal: ${describeError(err)}`);
   }
+}
+
+// Alive but its MySQL is silent (hung): it cannot be fenced now; the marker keeps it out of the race, its own check
+// fails while it hangs, and its STOP/FAULT fences it when it resumes.
+async function markHung(ctx: TransitionContext, files: PeerFiles | undefined, localTerm: TermRecord | undefined, how: string,
+  signal: AbortSignal): Promise<number> {
+  const peerTerm = files ? await termOf(ctx, files, signal) : undefined;
+  const term = await raiseTerm(ctx, localTerm, peerTerm);
+  await markStale(ctx, files, term, how, signal);
+  return term;
 }
 
 function refuseIfStale(localTerm: TermRecord | undefined, peer: PeerStanding | undefined, marker: StepDownRecord | undefined): void {

@@ -3,6 +3,7 @@ import { AppError, describeError, isAppError } from '../errors.js';
 import type { Logger } from '../log/types.js';
 import { showStatement, type Statement } from '../mysql/queries.js';
 import type { BinlogApplier, SqlClient, SqlConnector } from '../mysql/types.js';
+import type { TcpAnswer } from '../platform/tcp-probe.js';
 import type { Clock } from '../platform/clock.js';
 import { deadline } from '../platform/deadline.js';
 import type { PeerFilesConnector, WitnessConnector } from '../ssh/types.js';
@@ -21,6 +22,8 @@ export interface FailoverPorts {
   readonly binlogApplier?: BinlogApplier;
   readonly clock: Clock;
   readonly log: Logger;
+  /** A bare TCP connect to host:port (no protocol): tells a hung server on a live host from a host that is gone. */
+  tcpAnswer(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<TcpAnswer>;
   /** Atomic write of this node's position.json into paths.stateDir. */
   writePosition(record: PositionRecord): Promise<void>;
   /** term.json, stepdown.json and the semi-sync switch log of this node. */

@@ -1,24 +1,37 @@
 import { connect } from 'node:net';
 import type { IsolationFinding } from '../health/evaluate.js';
 
+/** How a host answered a TCP connect: a handshake, a refusal (RST), or nothing in time. */
+export type TcpAnswer = 'accepted' | 'refused' | 'silent';
+
 // Seed 000 stage 4, without ping: a TCP connect that succeeds or is refused proves the gateway answers.
-export function probeTcp(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<IsolationFinding> {
+export async function probeTcp(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<IsolationFinding> {
+  const { answer, detail, ms } = await connectOnce(host, port, timeoutMs, signal);
+  return { answered: answer !== 'silent', detail, ms };
+}
+
+/** A connect and nothing else: the kernel accepts for a hung server, so 'accepted' is a live, reachable host. */
+export async function tcpAnswer(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<TcpAnswer> {
+  return (await connectOnce(host, port, timeoutMs, signal)).answer;
+}
+
+function connectOnce(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<{ answer: TcpAnswer; detail: string; ms: number }> {
   const started = Date.now();
-  return new Promise<IsolationFinding>((resolve) => {
+  return new Promise((resolve) => {
     const socket = connect({ host, port });
-    const done = (answeredNow: boolean, detail: string): void => {
+    const done = (answer: TcpAnswer, detail: string): void => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       socket.destroy();
-      resolve({ answered: answeredNow, detail: `${host}:${port} ${detail}`, ms: Date.now() - started });
+      resolve({ answer, detail: `${host}:${port} ${detail}`, ms: Date.now() - started });
     };
-    const onAbort = (): void => done(false, 'probe abandoned at the deadline');
-    const timer = setTimeout(() => done(false, `did not answer within ${timeoutMs} ms`), timeoutMs);
+    const onAbort = (): void => done('silent', 'probe abandoned at the deadline');
+    const timer = setTimeout(() => done('silent', `did not answer within ${timeoutMs} ms`), timeoutMs);
     signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => done(true, 'accepted a connection'));
+    socket.once('connect', () => done('accepted', 'accepted a connection'));
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ECONNREFUSED') done(true, 'refused the connection (it answers)');
-      else done(false, `unreachable: ${err.code ?? err.message}`);
+      if (err.code === 'ECONNREFUSED') done('refused', 'refused the connection (it answers)');
+      else done('silent', `unreachable: ${err.code ?? err.message}`);
     });
   });
 }

@@ -76,7 +76,8 @@ describe('MASTER with the old master reachable only through the witness (real Ma
     };
     const log = createMemoryLogger();
     const ports: FailoverPorts = {
-      sql: cut, peerFiles: ssh2PeerFilesConnector, witness: ssh2WitnessConnector, clock: systemClock, log,
+      // The cut link answers no TCP either (on loopback the kernel would accept for it).
+      sql: cut, tcpAnswer: async () => 'silent', peerFiles: ssh2PeerFilesConnector, witness: ssh2WitnessConnector, clock: systemClock, log,
       binlogApplier: createBinlogApplier({ dir: stateDir, target: mysqlTarget(config) }),
       writePosition: async () => undefined, recordStartupRole: async () => undefined, state: nodeStateFiles(stateDir),
       healErrant: async () => { throw new AppError('ERRANT_TRANSACTIONS', 'not in this test'); },

@@ -104,6 +104,8 @@ function context(sql: SqlConnector, positions: PositionRecord[]): TransitionCont
   const ports: FailoverPorts = {
     sql, log: createMemoryLogger(),
     clock: systemClock,
+    // No test here reaches a network: the peer's host gives no TCP answer unless a test says so.
+    tcpAnswer: async () => 'silent',
     writePosition: async (r) => void positions.push(r),
     recordStartupRole: async () => undefined,
     healErrant: async () => { throw new AppError('ERRANT_TRANSACTIONS', 'no automatic heal in these scripted tests'); },
@@ -301,14 +303,8 @@ describe('MASTER when only the witness reaches the old master (MySQL 8.4 answers
     },
   });
 
-  it('fences it through the witness before reading its state, marks it stepped down, raises the term and reads its tail through the witness', async () => {
-    const local = mysql84Server({ readOnly: 1, replica: { ...runningReplica, Replica_IO_Running: 'No' }, executed: 'uuid-a:1-10' });
-    const oldMaster = mysql84Server({ readOnly: 0, replica: undefined, executed: 'uuid-a:1-10' });
-    const forwarded: string[] = [];
-    const witness: WitnessConnector = { connect: async () => ({
-      where: 'root@10.0.0.50:22', close: () => {},
-      forward: async (h, port) => { forwarded.push(`${h}:${port}`); return new PassThrough(); },
-    }) };
+  // The old master's files over SSH: whether each session went through the witness, and the state files written.
+  const recordingPeerFiles = (): { peerFiles: PeerFilesConnector; sshVia: boolean[]; written: string[] } => {
     const files = oldMasterFiles();
     const sshVia: boolean[] = [];
     const written: string[] = [];
@@ -317,6 +313,18 @@ describe('MASTER when only the witness reaches the old master (MySQL 8.4 answers
       const f = await files.connect(h, ssh, sig);
       return { ...f, writeStateFile: async (_dir, name) => void written.push(name) };
     } };
+    return { peerFiles, sshVia, written };
+  };
+
+  it('fences it through the witness before reading its state, marks it stepped down, raises the term and reads its tail through the witness', async () => {
+    const local = mysql84Server({ readOnly: 1, replica: { ...runningReplica, Replica_IO_Running: 'No' }, executed: 'uuid-a:1-10' });
+    const oldMaster = mysql84Server({ readOnly: 0, replica: undefined, executed: 'uuid-a:1-10' });
+    const forwarded: string[] = [];
+    const witness: WitnessConnector = { connect: async () => ({
+      where: 'root@10.0.0.50:22', close: () => {},
+      forward: async (h, port) => { forwarded.push(`${h}:${port}`); return new PassThrough(); },
+    }) };
+    const { peerFiles, sshVia, written } = recordingPeerFiles();
     const ctx = context(cutLink({ 3306: oldMaster, 3307: local }), []);
     const state = ctx.ports.state as ReturnType<typeof memoryState>;
     const applier: BinlogApplier = { apply: async () => void local.executed.push('<apply>') };
@@ -343,6 +351,22 @@ describe('MASTER when only the witness reaches the old master (MySQL 8.4 answers
     assert.deepEqual(sshTried, []);
     assert.equal(local.executed.at(-1), 'SET GLOBAL read_only = 0');
     assert.ok((ctx.ports.log as ReturnType<typeof createMemoryLogger>).entries.some((e) => /binlog tail is out of reach/.test(e.msg)));
+  });
+
+  it('when the old master\'s host accepts TCP but its MySQL does not answer (hung) then the witness is not asked: marked over direct SSH, writes open', async () => {
+    const local = mysql84Server({ readOnly: 1, replica: runningReplica, executed: 'uuid-a:1-10' });
+    const witnessAsked: string[] = [];
+    const witness: WitnessConnector = { connect: async (w) => { witnessAsked.push(w.host); throw new AppError('PEER_UNREACHABLE', 'not expected'); } };
+    const { peerFiles, sshVia, written } = recordingPeerFiles();
+    const ctx = context(cutLink({ 3307: local }), []);
+    const binlogApplier: BinlogApplier = { apply: async () => void local.executed.push('<apply>') };
+    const ports = { ...ctx.ports, witness, peerFiles, binlogApplier, tcpAnswer: async () => 'accepted' as const };
+    await handleTransition('MASTER', { ...ctx, config: withWitness, ports, steps: new StepRunner(ports) }, AbortSignal.timeout(5000));
+    assert.deepEqual(witnessAsked, []);
+    assert.deepEqual(written, ['stepdown.json']);
+    assert.ok(sshVia.length >= 1 && sshVia.every((v) => !v), `SSH went straight to the live host: ${JSON.stringify(sshVia)}`);
+    assert.ok(local.executed.includes('<apply>'), 'its tail, read over SSH, applied before writes open');
+    assert.equal(local.executed.at(-1), 'SET GLOBAL read_only = 0');
   });
 
   it('refuses to promote when neither the old master nor the witness answers (this node may be the isolated one)', async () => {
