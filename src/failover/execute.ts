@@ -2,7 +2,7 @@ import { recordProvenCurrent } from '../heal/verdict.js';
 import type { Config } from '../config/schema.js';
 import { AppError, describeError, isAppError } from '../errors.js';
 import {
-  changeSource, gtidSubtract, killConnection, replicaIoThreadIds, setGtidSlavePos, waitForGtids, type ReplicaStatus, type Statement,
+  changeSource, gtidSubtract, killConnection, replicaIoThreadIds, replicaRuntime, setGtidSlavePos, waitForGtids, type ReplicaStatus, type Statement,
 } from '../mysql/queries.js';
 import type { Dialect } from '../mysql/dialect.js';
 import type { Row, SqlClient } from '../mysql/types.js';
@@ -164,6 +164,7 @@ async function runStep(step: Step, rt: Runtime, signal: AbortSignal): Promise<vo
       const state = await readServerState(rt.local.client, rt.local.dialect, s);
       facts.local = state;
       facts.replicatingFromNewMaster = replicatingFromPeer(ctx.config, state.replica);
+      if (facts.replicatingFromNewMaster) facts.replicationCurrent = await replicationCurrent(rt, state.replica, s);
     });
     case 'read-peer-position-record': return run(async (s) => {
       let recorded: PositionRecord | undefined;
@@ -368,6 +369,18 @@ function fromRecord(r: PositionRecord): PeerPosition {
     ...(r.gtidBinlogPos !== undefined ? { gtidBinlogPos: r.gtidBinlogPos, gtidExecuted: r.gtidBinlogPos } : {}),
     ...(r.gtidBinlogState !== undefined ? { gtidBinlogState: r.gtidBinlogState } : {}),
   };
+}
+
+// Timers as configured (a heartbeat the server does not show is re-applied) and the IO thread acknowledging.
+async function replicationCurrent(rt: Runtime, st: ReplicaStatus | undefined, signal: AbortSignal): Promise<boolean> {
+  const r = rt.ctx.config.replication;
+  if (st?.connectRetryS !== r.connectRetryS) return false;
+  const q = replicaRuntime(rt.local.dialect);
+  const rows = await rt.local.client.query<Row>(q.sql, q.params, { signal });
+  const v = new Map(rows.map((x) => [String(x['Variable_name']).toLowerCase(), String(x['Value'])]));
+  const heartbeat = v.get('slave_heartbeat_period');
+  const acking = rt.local.dialect.semiSync.replica === undefined || v.get(`${rt.local.dialect.semiSync.replica}_status`)?.toUpperCase() === 'ON';
+  return heartbeat !== undefined && Number(heartbeat) === r.heartbeatPeriodS && acking;
 }
 
 const replicatingFromPeer = (config: Config, st: ReplicaStatus | undefined): boolean =>

@@ -53,6 +53,8 @@ export interface Facts {
   local?: ServerState;
   /** That state shows both threads running from the peer's host and port. */
   replicatingFromNewMaster?: boolean;
+  /** Replicating from the new master with the configured timers, acknowledging as a semi-sync replica. */
+  replicationCurrent?: boolean;
   newMaster?: PeerPosition;
   /** Why the recorded position the new master was learned from may be stale (an errant verdict cannot rest on it). */
   newMasterRecordStale?: string;
@@ -67,6 +69,7 @@ export interface Facts {
 /** A decision point: a question answered by a fact learned mid-way. */
 export type Condition =
   | 'old-master-fenced' | 'caught-up' | 'tail-gap' | 'peer-answered' | 'new-master-known' | 'errant' | 'replicating-from-new-master'
+  | 'replication-current'
   | 'replicating' | 'sql-thread-running';
 
 const QUESTIONS: Readonly<Record<Condition, string>> = {
@@ -76,6 +79,7 @@ const QUESTIONS: Readonly<Record<Condition, string>> = {
   'peer-answered': "does the new master's MySQL answer?",
   'new-master-known': "is the new master's position known?",
   'replicating-from-new-master': 'is this node already replicating from the new master?',
+  'replication-current': 'does it already run with the configured timers and as a semi-sync replica?',
   errant: 'does this node hold GTIDs the new master lacks?',
   replicating: 'are both replication threads running?',
   'sql-thread-running': 'is the SQL thread running?',
@@ -90,6 +94,7 @@ export function holds(c: Condition, f: Facts): boolean {
     case 'peer-answered': return f.peerAnswered === true;
     case 'new-master-known': return f.newMaster !== undefined;
     case 'replicating-from-new-master': return f.replicatingFromNewMaster === true;
+    case 'replication-current': return f.replicationCurrent === true;
     case 'errant': return f.errant !== undefined && (f.errant.errant.length > 0 || f.errant.unproven.length > 0);
     case 'replicating': return f.replication?.ioRunning === 'Yes' && f.replication.sqlRunning === 'Yes';
     case 'sql-thread-running': return f.replication?.sqlRunning === 'Yes';

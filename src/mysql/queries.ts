@@ -233,6 +233,8 @@ export interface ReplicaStatus {
   /** MariaDB Gtid_IO_Pos or MySQL Retrieved_Gtid_Set: what the IO thread has received. */
   readonly receivedGtids: string;
   readonly secondsBehind: number | undefined;
+  /** Connect_Retry; undefined when not shown. */
+  readonly connectRetryS?: number;
 }
 
 export function readReplicaStatus(row: Row | undefined): ReplicaStatus | undefined {
@@ -257,6 +259,7 @@ export function readReplicaStatus(row: Row | undefined): ReplicaStatus | undefin
     usingGtid: s('Using_Gtid', 'Auto_Position'),
     receivedGtids: s('Gtid_IO_Pos', 'Retrieved_Gtid_Set').replace(/\s+/g, ''),
     secondsBehind: behind === '' ? undefined : Number(behind),
+    ...(s('Connect_Retry') !== '' ? { connectRetryS: n('Connect_Retry') } : {}),
   };
 }
 
@@ -270,6 +273,10 @@ export function readBinlogStatus(row: Row | undefined): { file: string; pos: num
     ...(typeof gtids === 'string' ? { executedGtids: gtids.replace(/\s+/g, '') } : {}),
   };
 }
+
+/** A running replica's heartbeat period (MariaDB status; MySQL has none there) and whether its IO thread acknowledges. */
+export const replicaRuntime = (d: Dialect): Statement =>
+  stmt('SHOW GLOBAL STATUS WHERE Variable_name IN (?, ?)', ['Slave_heartbeat_period', `${checkVariableName(d.semiSync.replica ?? 'no_semi_sync')}_status`]);
 
 /** Only the retry and heartbeat timers of the configured source (MariaDB wants both threads stopped). */
 export function changeSourceTimers(d: Dialect, connectRetryS: number, heartbeatPeriodS: number): Statement {

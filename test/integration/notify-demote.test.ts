@@ -51,6 +51,26 @@ describe('notify BACKUP on a real MariaDB old master', { skip }, () => {
     assert.equal(readJsonFile(join(aDirs.stateDir, 'position.json'))?.['role'], 'replica');
   });
 
+  it('when BACKUP runs again on a replica already acknowledging with the configured timers then replication is left running, and re-applied once they drift', async () => {
+    const bDirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a);
+    const aDirs = writeNodeConfig(farm.baseDir, 'a', a, 'b', b);
+    assert.equal((await runNotify(['--config', bDirs.configPath, '--foreground', 'master'])).code, 0);
+    assert.equal((await runNotify(['--config', aDirs.configPath, '--foreground', 'backup'])).code, 0);
+    await waitFor(async () => (await a.sql("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_slave_status'"))[0]?.['Value'] === 'ON', 10_000, 'a acknowledging');
+    const ioThread = async (): Promise<number> => Number((await a.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO'"))[0]?.['ID']);
+    const before = await ioThread();
+
+    const again = await runNotify(['--config', aDirs.configPath, '--foreground', 'backup']);
+
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await ioThread(), before, 'the IO thread was not restarted (no gap in its acknowledgements)');
+    assert.match(readNotifyLog(aDirs), /already replicating from the new master with the configured timers, as a semi-sync replica: left running/);
+
+    await a.sql('STOP SLAVE', 'CHANGE MASTER TO MASTER_CONNECT_RETRY = 10', 'START SLAVE');
+    assert.equal((await runNotify(['--config', aDirs.configPath, '--foreground', 'backup'])).code, 0);
+    assert.equal(Number((await slaveStatus(a))?.['Connect_Retry']), 1, 'a drifted timer is re-applied');
+  });
+
   it('when the old master holds a transaction the new master lacks then BACKUP exits 3, stays read-only and logs the GTIDs', async () => {
     const bDirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a);
     const aDirs = writeNodeConfig(farm.baseDir, 'a', a, 'b', b);
