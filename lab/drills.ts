@@ -78,6 +78,11 @@ export interface DrillResult {
   staleAcks: number;
   /** Both nodes writable at all, VIP or not (proven by the samples; goal 0). */
   bothWritableMs: number;
+  /**
+   * Seconds from the fault until the final replica replicated without a break to the end (issue 8's "redundant
+   * again"); 0 when it never stopped, null when it does not replicate at the end.
+   */
+  redundantS: number | null;
   topology: string;
   finalMaster: string | null;
   marks: { t: number; label: string }[];
@@ -396,6 +401,7 @@ function buildResult(r: {
     splitBrainUpperMs: f.splitBrainUpperMs,
     staleAcks: f.staleAcks,
     bothWritableMs: f.bothWritableMs,
+    redundantS: redundantS(s, r.verdict, faultAt),
     topology: r.verdict.text,
     finalMaster: r.verdict.master ? HOSTS[r.verdict.master].hostname : null,
     marks: allMarks.map((m) => ({ t: rel(m.at), label: m.label })),
@@ -408,6 +414,12 @@ function buildResult(r: {
     },
     notes: r.notes,
   };
+}
+
+function redundantS(s: DrillSession, verdict: TopologyVerdict, faultAt: number): number | null {
+  if (verdict.master === null) return null;
+  const since = s.obs.redundantSince(peerOf(verdict.master));
+  return since === undefined ? null : round(Math.max(0, since - faultAt) / 1000);
 }
 
 function ackBuckets(acks: readonly Ack[], t0: number, end: number): number[] {

@@ -9,11 +9,17 @@ import { DB_HOSTS, HOSTS, MYSQL_SOCKET, PASSWORDS, USERS, VIP, rootPath, type Db
 // local socket). "Writable" means the server answered read_only=0; a server that does not answer cannot take a write.
 
 export const SAMPLE_MS = 25;
+// read_only, and replication as the processlist shows it (an IO thread still connecting is not replicating).
+const SAMPLE_SQL = 'SELECT @@read_only AS ro, ' +
+  "(SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO' AND STATE NOT LIKE '%onnecting%') AS io, " +
+  "(SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_SQL') AS sqlt";
 
 export interface Sample {
   at: number;
   host: DbHostId;
   writable: boolean;
+  /** Both replication threads running and the IO thread connected to a source. */
+  replicating?: boolean;
   /** 'ok' answered; 'down' refused/failed; 'slow' timed out. */
   state: 'ok' | 'down' | 'slow';
 }
@@ -59,8 +65,9 @@ export class Observer {
             connectTimeoutMs: 150, queryTimeoutMs: 150,
           });
         }
-        const rows = await conn.query<{ ro: string | number }>('SELECT @@read_only AS ro', [], { timeoutMs: 150 });
-        s = { at: t, host: h, writable: String(rows[0]?.ro) === '0', state: 'ok' };
+        const rows = await conn.query<{ ro: string | number; io: string | number; sqlt: string | number }>(SAMPLE_SQL, [], { timeoutMs: 150 });
+        const r = rows[0];
+        s = { at: t, host: h, writable: String(r?.ro) === '0', replicating: Number(r?.io) > 0 && Number(r?.sqlt) > 0, state: 'ok' };
       } catch (err) {
         conn?.close();
         conn = undefined;
@@ -137,6 +144,15 @@ export class Observer {
   vipArrival(h: DbHostId, from: number): number | undefined {
     if (this.vipAt(h, from)) return undefined;
     return this.vipEvents.find((e) => e.host === h && e.present && e.at >= from)?.at;
+  }
+
+  /** When host h last began replicating without a break up to its last sample; undefined if it is not replicating then. */
+  redundantSince(h: DbHostId): number | undefined {
+    const mine = this.samples.filter((x) => x.host === h);
+    if (mine.at(-1)?.replicating !== true) return undefined;
+    let i = mine.length - 1;
+    while (i > 0 && mine[i - 1]!.replicating === true) i -= 1;
+    return mine[i]!.at;
   }
 
   firstWritable(h: DbHostId, from: number): number | undefined {

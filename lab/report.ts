@@ -9,12 +9,13 @@ function textTable(head: readonly string[], rows: readonly string[][]): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
 }
 
-const RUN_HEAD = ['drill', 'result', 'outage s', 'VIP move s', 'writable s', 'acked', 'lost', 'split-brain ms', 'stale acks', 'both writable ms', 'final topology'];
+const RUN_HEAD = ['drill', 'result', 'outage s', 'VIP move s', 'writable s', 'acked', 'lost', 'split-brain ms', 'stale acks', 'both writable ms',
+  'redundant again s', 'final topology'];
 
 function runRow(r: DrillResult): string[] {
   return [
     r.drill, `${r.pass ? 'PASS' : 'FAIL'}${r.reported.length > 0 ? ` (${r.reported.length} reported)` : ''}`, fmt(r.writeOutageS), fmt(r.vipMoveS), fmt(r.promotionS), String(r.acked), String(r.lost),
-    `${r.splitBrainMs} (≤${r.splitBrainUpperMs})`, String(r.staleAcks), String(r.bothWritableMs), r.topology,
+    `${r.splitBrainMs} (≤${r.splitBrainUpperMs})`, String(r.staleAcks), String(r.bothWritableMs), fmt(r.redundantS), r.topology,
   ];
 }
 
@@ -41,6 +42,7 @@ const FIGURES = [
   ['split-brain ms', (r: DrillResult) => r.splitBrainMs],
   ['stale acks', (r: DrillResult) => r.staleAcks],
   ['both writable ms', (r: DrillResult) => r.bothWritableMs],
+  ['redundant again s', (r: DrillResult) => r.redundantS],
 ] as const;
 
 export interface Spread {

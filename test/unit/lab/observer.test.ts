@@ -49,7 +49,7 @@ test('vipArrival and firstWritable find the first change after the fault', () =>
 test('the table and the SVG render a result', () => {
   const r: DrillResult = {
     scenario: 'x', setting: 'witness', drill: 'x', title: 't <&>', startedAt: '', pass: true, failures: [], reported: [], writeOutageS: 1.5, vipMoveS: 1, promotionS: 1.2,
-    acked: 10, lost: 0, lostIds: [], splitBrainMs: 0, splitBrainUpperMs: 0, staleAcks: 0, bothWritableMs: 0, topology: 'ok', finalMaster: 'db2', marks: [{ t: 100, label: 'fault' }],
+    acked: 10, lost: 0, lostIds: [], splitBrainMs: 0, splitBrainUpperMs: 0, staleAcks: 0, bothWritableMs: 0, redundantS: 2.5, topology: 'ok', finalMaster: 'db2', marks: [{ t: 100, label: 'fault' }],
     durationS: 1, notes: [],
     timeline: { t0: 0, end: 1000, faultAt: 100, ackBuckets: [1, 2, 0, 3], vip: [{ host: 'db1', from: 0, to: 100 }], writable: [], errors: [] },
   };
@@ -58,6 +58,16 @@ test('the table and the SVG render a result', () => {
   assert.match(svg, /^<svg /);
   assert.match(svg, /t &lt;&amp;&gt;/);
   assert.match(svg, /<\/svg>\n$/);
+});
+
+test('redundantSince: the start of the final unbroken run of replicating samples; none when it does not replicate at the end', () => {
+  const o = new Observer();
+  for (const [at, r] of [[0, true], [100, false], [200, true], [300, false], [400, true], [500, true]] as const) {
+    o.samples.push({ at, host: 'a', writable: false, replicating: r, state: 'ok' });
+    o.samples.push({ at, host: 'b', writable: true, replicating: at < 300, state: 'ok' });
+  }
+  assert.equal(o.redundantSince('a'), 400);
+  assert.equal(o.redundantSince('b'), undefined);
 });
 
 test('both writable at all: the same proven integration with every VIP ignored', () => {
