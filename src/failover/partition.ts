@@ -222,13 +222,8 @@ async function containment(ctx: TransitionContext, peer: { client: SqlClient; di
 async function peerTermVia(ctx: TransitionContext, via: Witness | undefined, signal: AbortSignal): Promise<{ files?: PeerFiles; term?: TermRecord }> {
   const files = await peerFilesVia(ctx, via, signal);
   if (!files) return {};
-  try {
-    const term = await readPeerTerm(ctx, files, signal);
-    return { files, ...(term ? { term } : {}) };
-  } catch (err) {
-    ctx.ports.log.warn(`cannot read ${ctx.config.peer.name}'s term: ${describeError(err)}`);
-    return { files };
-  }
+  const term = await termOf(ctx, files, signal);
+  return { files, ...(term ? { term } : {}) };
 }
 
 /**
