@@ -312,6 +312,8 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
     await ioStop;
     return { term, via, ...silent };
   } catch (err) {
+    // A refusal before the witness route settled (a step-down marker) leaves its session opening: closed when it does.
+    if (via === undefined) void pending?.then((w) => ('witness' in w ? w.witness.close() : undefined));
     via?.close();
     if (ioStop !== undefined && await ioStop) await restartIoThread(ctx);
     throw err;

@@ -369,6 +369,22 @@ describe('MASTER when only the witness reaches the old master (MySQL 8.4 answers
     assert.equal(local.executed.at(-1), 'SET GLOBAL read_only = 0');
   });
 
+  it('when a stepped-down node refuses while the witness session is still opening then that session is closed', async () => {
+    const local = mysql84Server({ readOnly: 1, replica: runningReplica, executed: 'uuid-a:1-10' });
+    let closed = 0;
+    const witness: WitnessConnector = { connect: async () => ({
+      where: 'root@10.0.0.50:22', close: () => void (closed += 1),
+      forward: async () => { throw new AppError('PEER_UNREACHABLE', 'not expected'); },
+    }) };
+    const ctx = context(cutLink({ 3307: local }), []);
+    const state = { ...ctx.ports.state, stepDown: () => ({ by: 'db-a', term: 2, reason: 'fenced at the heal', at: '' }) };
+    const ports = { ...ctx.ports, witness, state };
+    await assert.rejects(handleTransition('MASTER', { ...ctx, config: withWitness, ports, steps: new StepRunner(ports) }, AbortSignal.timeout(5000)),
+      (err: Error & { code?: string }) => err.code === 'PROMOTION_REFUSED' && /stepped down/.test(err.message));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(closed, 1);
+  });
+
   it('refuses to promote when neither the old master nor the witness answers (this node may be the isolated one)', async () => {
     const local = mysql84Server({ readOnly: 1, replica: runningReplica, executed: 'uuid-a:1-10' });
     const witness: WitnessConnector = { connect: async () => { throw new AppError('PEER_UNREACHABLE', 'SSH to root@10.0.0.50:22: no handshake within 1000 ms'); } };
