@@ -25,8 +25,8 @@ export interface HostSpec {
 }
 
 export const HOSTS: Readonly<Record<HostId, HostSpec>> = {
-  a: { id: 'a', ns: 'km-a', hostname: 'db1', ip: '10.213.0.11', serverId: 11, priority: 101, port: 'p-a' },
-  b: { id: 'b', ns: 'km-b', hostname: 'db2', ip: '10.213.0.12', serverId: 12, priority: 100, port: 'p-b' },
+  a: { id: 'a', ns: 'km-a', hostname: 'db1', ip: '10.213.0.11', serverId: 11, priority: 250, port: 'p-a' },
+  b: { id: 'b', ns: 'km-b', hostname: 'db2', ip: '10.213.0.12', serverId: 12, priority: 249, port: 'p-b' },
   c: { id: 'c', ns: 'km-c', hostname: 'client', ip: '10.213.0.50', serverId: 0, priority: 0, port: 'p-c' },
 };
 export const DB_HOSTS: readonly DbHostId[] = ['a', 'b'];
