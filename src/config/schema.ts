@@ -41,6 +41,8 @@ export interface GatewayGuard {
 export interface WitnessSettings {
   readonly host: string;
   readonly ssh: SshSettings;
+  /** How long the witness gets to open a TCP connection to the peer (a SYN-ACK; the kernel answers even for a hung mysqld). */
+  readonly forwardTimeoutMs: number;
 }
 
 /** semisync-pair: the master + semi-sync replica this toolkit promotes and demotes. group-replication: MGR elects; VIPs follow. */
@@ -270,7 +272,7 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
 
   for (const [obj, path, known] of [
     [root, '', ['mode', 'node', 'mysql', 'replication', 'peer', 'witness', 'partition', 'paths', 'check', 'notify', 'groupReplication', 'heal', 'keepalived', 'doctor', 'alerts']],
-    [witnessIn ?? {}, 'witness.', ['host', 'ssh']],
+    [witnessIn ?? {}, 'witness.', ['host', 'ssh', 'forwardTimeoutMs']],
     [witnessSshIn ?? {}, 'witness.ssh.', ['user', 'port', 'identityFile', 'knownHostsFile', 'hostKeySha256', 'connectTimeoutMs', 'commandTimeoutMs']],
     [partitionIn, 'partition.', ['withoutWitness']],
     [healIn, 'heal.', ['mysqldStop', 'mysqldStart', 'datadir', 'peerBackupCommand', 'startupRoleFile', 'vip', 'deadlineMs']],
@@ -327,6 +329,7 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
   const witness: WitnessSettings | undefined = witnessIn === undefined ? undefined : {
     host: str(witnessIn, 'witness.', 'host'),
     ssh: sshSettings(witnessSshIn ?? {}, 'witness.ssh.'),
+    forwardTimeoutMs: int(witnessIn, 'witness.', 'forwardTimeoutMs', 500, 50, 10_000),
   };
   const binlogIndexFile = optStr(peerIn, 'peer.', 'binlogIndexFile');
 

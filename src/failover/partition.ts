@@ -113,13 +113,16 @@ async function reachPeerViaWitness(ctx: TransitionContext, pending: PendingWitne
     }, signal);
     const dialect = await detectDialect(client, signal);
     const [row] = await client.query<Row>('SELECT @@GLOBAL.read_only AS ro', [], { signal });
-    const readOnly = Number(row?.['ro']) !== 0;
-    ports.log.warn(`peer ${config.peer.name} answers through the witness ${witness.where}: ${describeDialect(dialect)}, read_only=${readOnly ? 1 : 0}`);
-    return { kind: 'answered', witness, client, dialect, readOnly };
+    return { kind: 'answered', witness, client, dialect, readOnly: Number(row?.['ro']) !== 0 };
   } catch (err) {
     client?.close();
     return { kind: 'alive-silent', witness, reason: describeMysqlError(err) };
   }
+}
+
+function closeRoute(route: WitnessRoute): void {
+  if (route.kind === 'answered') route.client.close();
+  if (route.kind !== 'no-witness') route.witness.close();
 }
 
 /** SFTP to the peer, directly or through the witness; undefined (logged) when it cannot be had. */
@@ -245,8 +248,10 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
   const early = await Promise.race([attempt, ports.clock.sleep(WITNESS_HEAD_START_MS, signal).then(() => undefined, () => undefined)]);
   const silentSoFar = early === undefined ? tcpNow !== 'accepted' : early.kind === 'silent';
   const pending = config.witness !== undefined && silentSoFar ? connectWitness(ctx, signal) : undefined;
+  // Asked beside the rest of the direct attempt: a host that is off answers neither, and both waits then overlap.
+  const viaWitness = pending === undefined ? undefined : reachPeerViaWitness(ctx, pending, signal);
   const direct = early ?? await attempt;
-  if (direct.kind !== 'silent') void pending?.then((w) => ('witness' in w ? w.witness.close() : undefined));
+  if (direct.kind !== 'silent') void viaWitness?.then(closeRoute);
   let via: Witness | undefined;
   let files: PeerFiles | undefined;
   let ioStop: Promise<boolean> | undefined;
@@ -270,9 +275,9 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
       await ioStop;
       return { term, ...silent };
     }
-    if (config.witness === undefined || pending === undefined) return { term: await raiseTerm(ctx, localTerm, undefined), ...silent };
+    if (viaWitness === undefined) return { term: await raiseTerm(ctx, localTerm, undefined), ...silent };
     ioStop = stopIoThreadEarly(ctx, signal);
-    const route = await reachPeerViaWitness(ctx, pending, signal);
+    const route = await viaWitness;
     if (route.kind === 'no-witness') {
       throw new AppError('PROMOTION_REFUSED', `not promoting: ${config.peer.name} does not answer (${direct.reason}) and the witness proves nothing ` +
         `(${route.reason}): this node may be the isolated one`);
@@ -285,6 +290,7 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
     }
     files = await peerFilesVia(ctx, via, signal);
     if (route.kind === 'answered') {
+      ports.log.warn(`peer ${config.peer.name} answers through the witness ${via.where}: ${describeDialect(route.dialect)}, read_only=${route.readOnly ? 1 : 0}`);
       const peerTerm = files ? await termOf(ctx, files, signal) : undefined;
       try {
         if (!route.readOnly && peerTerm !== undefined && peerTerm.term > (localTerm?.term ?? 0)) {
@@ -313,7 +319,7 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
     return { term, via, ...silent };
   } catch (err) {
     // A refusal before the witness route settled (a step-down marker) leaves its session opening: closed when it does.
-    if (via === undefined) void pending?.then((w) => ('witness' in w ? w.witness.close() : undefined));
+    if (via === undefined) void viaWitness?.then(closeRoute);
     via?.close();
     if (ioStop !== undefined && await ioStop) await restartIoThread(ctx);
     throw err;

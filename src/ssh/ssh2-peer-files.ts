@@ -64,7 +64,7 @@ export const ssh2WitnessConnector: WitnessConnector = {
             else resolve(stream);
           });
         });
-        return withSignal(opened, deadline(witness.ssh.connectTimeoutMs, s), `opening ${host}:${port} through the witness ${where}`);
+        return withSignal(opened, deadline(witness.forwardTimeoutMs, s), `opening ${host}:${port} through the witness ${where}`);
       },
       close: () => conn.destroy(),
     };

@@ -30,7 +30,7 @@ describe('the witness route (ssh2 direct-tcpip through a real sshd)', { skip }, 
     farm = new MariaDbFarm();
     const started = await Promise.allSettled([farm.start({ name: 'peer', serverId: 7 }).then((s) => (db = s)), startSshd().then((s) => (sshd = s))]);
     for (const r of started) if (r.status === 'rejected') throw r.reason;
-    witness = await ssh2WitnessConnector.connect({ host: HOST, ssh: ssh() }, AbortSignal.timeout(10_000));
+    witness = await ssh2WitnessConnector.connect({ host: HOST, ssh: ssh(), forwardTimeoutMs: 2000 }, AbortSignal.timeout(10_000));
   });
   after(async () => {
     witness?.close();
@@ -74,7 +74,7 @@ describe('the witness route (ssh2 direct-tcpip through a real sshd)', { skip }, 
   it('when the witness host key is unknown then the witness is refused before anything is sent', async () => {
     const empty = join(work, 'empty_known_hosts');
     writeFileSync(empty, '');
-    await assert.rejects(ssh2WitnessConnector.connect({ host: HOST, ssh: { ...ssh(), knownHostsFile: empty } }, AbortSignal.timeout(10_000)),
+    await assert.rejects(ssh2WitnessConnector.connect({ host: HOST, ssh: { ...ssh(), knownHostsFile: empty }, forwardTimeoutMs: 2000 }, AbortSignal.timeout(10_000)),
       (e: unknown) => isAppError(e) && e.code === 'SSH_HOST_KEY_REJECTED');
   });
 });

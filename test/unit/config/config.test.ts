@@ -51,6 +51,7 @@ describe('parseConfig', () => {
     assert.deepEqual(c.check, { retries: 2, retryIntervalMs: 500, deadlineMs: 4000, onDown: 'exit' });
     assert.deepEqual(c.partition, { withoutWitness: 'fence' });
     assert.equal(c.witness?.ssh.user, 'root');
+    assert.equal(c.witness?.forwardTimeoutMs, 500);
     assert.equal(c.mysql.port, 3306);
     assert.equal(c.mysql.password, 'secret-of-/etc/km/mysql.password');
     assert.equal(c.paths.keepalivedPidFile, '/run/keepalived.pid');
