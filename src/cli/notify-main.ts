@@ -28,6 +28,7 @@ import { installWatchdog, onTerminate } from '../platform/process.js';
 import type { PeerFilesConnector } from '../ssh/types.js';
 import { EXIT, exitCodeForError, type ExitCode } from './exit-codes.js';
 import { tcpAnswer } from '../platform/tcp-probe.js';
+import { awaitHandOff, startStandby, type Standby } from './standby-worker.js';
 
 /** Output streams, injectable so the command can be driven in-process. */
 export interface NotifyIo {
@@ -54,6 +55,7 @@ export async function notifyMain(argv: readonly string[], io: NotifyIo = default
   }
 
   if (args.dryRun && args.transition) return dryRun(config, args.transition.state, io);
+  if (args.standby) return standbyWorker(configPath);
   if (args.fifoPath !== undefined) return consumeFifo(config, configPath, args.fifoPath, args.foreground);
 
   const state = args.transition?.state;
@@ -89,10 +91,11 @@ async function recordRequest(store: RequestStore, config: Config, state: TargetS
   });
 }
 
+const NOTIFY_BIN = fileURLToPath(new URL('../../../bin/notify', import.meta.url));
+
 // setsid + no stdio: the worker leaves keepalived's process group (its SIGTERM/SIGKILL on stop) and PDEATHSIG.
 function spawnDetachedWorker(configPath: string, state: TargetState, seq: number): void {
-  const bin = fileURLToPath(new URL('../../../bin/notify', import.meta.url));
-  const child = spawn(process.execPath, [bin, '--config', configPath, '--foreground', '--request-seq', String(seq), state.toLowerCase()], {
+  const child = spawn(process.execPath, [NOTIFY_BIN, '--config', configPath, '--foreground', '--request-seq', String(seq), state.toLowerCase()], {
     detached: true,
     stdio: 'ignore',
   });
@@ -152,6 +155,22 @@ function lazyPeerFiles(): PeerFilesConnector {
       return ssh2PeerFilesConnector.connect(...args);
     },
   };
+}
+
+// Everything a transition may load is loaded while nothing waits: ssh2 and winston too, which the hook form defers.
+async function standbyWorker(configPath: string): Promise<ExitCode> {
+  await Promise.all([loadWorkerModules(), import('../ssh/ssh2-peer-files.js'), import('../log/winston-logger.js')]);
+  const seq = await awaitHandOff(process.stdin, process.stdout);
+  if (seq === undefined) return EXIT.OK;
+  // Read again now: the config may have changed since keepalived started the consumer.
+  const config = loadNodeConfig(configPath);
+  if (config.mode !== 'semisync-pair') throw new AppError('CONFIG_INVALID', `${configPath}: mode ${config.mode} has no standby worker`);
+  const log = openNotifyLog(config);
+  try {
+    return await runWorker(config, fileRequestStore(config.paths.stateDir), seq, log);
+  } finally {
+    await closeLog(log);
+  }
 }
 
 // The hook process only records a request and spawns the worker: mysql2, proper-lockfile and the failover code
@@ -362,6 +381,8 @@ async function consumeFifo(config: Config, configPath: string, fifoPath: string,
     input.destroy();
   });
   let work: Promise<unknown> = Promise.resolve();
+  const standbyArgv = [NOTIFY_BIN, '--config', configPath, '--standby'];
+  let standby: Standby | undefined = foreground ? undefined : startStandby(standbyArgv);
   let opened = true;
   input.once('error', (err) => {
     opened = false;
@@ -382,13 +403,20 @@ async function consumeFifo(config: Config, configPath: string, fifoPath: string,
         // One in-process worker at a time; a later line's request supersedes an earlier one still waiting.
         work = work.then(() => runWorker(config, store, req.seq, log)).catch((err: unknown) => log.error(`FIFO worker: ${describeError(err)}`));
       } else {
-        spawnDetachedWorker(configPath, parsed.transition.state, req.seq);
+        const handed = standby ?? startStandby(standbyArgv);
+        standby = startStandby(standbyArgv);
+        const { state } = parsed.transition;
+        handed.hand(req.seq, () => {
+          log.warn(`the standby worker ended without taking request #${req.seq}: starting a worker for it`);
+          spawnDetachedWorker(configPath, state, req.seq);
+        });
       }
     }
     await work;
     log.info('FIFO closed: exiting');
     return opened ? EXIT.OK : EXIT.UNAVAILABLE;
   } finally {
+    standby?.release();
     offTerminate();
     await closeLog(log);
   }

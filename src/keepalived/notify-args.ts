@@ -72,6 +72,8 @@ export interface NotifyArgs {
   readonly help: boolean;
   /** Internal: the detached worker's already-recorded request number. */
   readonly requestSeq?: number;
+  /** Internal: the worker --fifo starts ahead; it reads its request number on stdin. */
+  readonly standby: boolean;
   readonly transition?: Transition;
 }
 
@@ -82,6 +84,7 @@ export function parseNotifyArgv(argv: readonly string[]): NotifyArgs {
   let requestSeq: number | undefined;
   let dryRun = false;
   let foreground = false;
+  let standby = false;
   let help = false;
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -105,6 +108,7 @@ export function parseNotifyArgv(argv: readonly string[]): NotifyArgs {
       }
       case '--dry-run': dryRun = true; break;
       case '--foreground': foreground = true; break;
+      case '--standby': standby = true; break;
       case '-h': case '--help': help = true; break;
       default:
         if (arg.startsWith('-') && arg !== '-') throw usage(`unknown option ${JSON.stringify(arg)}`);
@@ -112,11 +116,14 @@ export function parseNotifyArgv(argv: readonly string[]): NotifyArgs {
     }
   }
   const base = {
-    dryRun, foreground, help,
+    dryRun, foreground, standby, help,
     ...(configPath !== undefined ? { configPath } : {}),
     ...(requestSeq !== undefined ? { requestSeq } : {}),
   };
-  if (help) return base;
+  if (help || standby) {
+    if (standby && positional.length > 0) throw usage('--standby reads its request number on stdin: give no state arguments');
+    return base;
+  }
   if (fifoPath !== undefined) {
     if (positional.length > 0) throw usage('--fifo reads states from the FIFO: give no state arguments');
     if (dryRun) throw usage('--fifo and --dry-run do not go together');
@@ -133,5 +140,6 @@ export const NOTIFY_USAGE = `usage: notify [--config PATH] [--dry-run] [--foregr
   --dry-run       print the plan (each step and its SQL, secrets masked) and change nothing
   --fifo PATH     read keepalived notify-FIFO lines ("INSTANCE \\"VI_1\\" MASTER 100") and handle each in order
   --foreground    do the work in this process (testing); by default notify detaches and returns at once
+  --standby       internal: the worker --fifo keeps started ahead; it reads a request number on stdin
   -h, --help      this text
 `;

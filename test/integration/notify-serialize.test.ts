@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -16,6 +16,26 @@ function exitOf(child: ReturnType<typeof startNotify>): Promise<{ code: number |
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, stderr })));
 }
 
+// The standby workers a FIFO consumer started: processes whose parent it is and whose command line says --standby.
+function standbysOf(parent: number): number[] {
+  const found: number[] = [];
+  for (const d of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+      if (ppid === parent && readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes('--standby')) found.push(Number(d));
+    } catch {
+      // Gone while listed.
+    }
+  }
+  return found;
+}
+
+async function oneStandby(parent: number, not?: number): Promise<number> {
+  let pid: number | undefined;
+  await waitFor(async () => (pid = standbysOf(parent).find((p) => p !== not)) !== undefined, 10_000, 'a standby worker');
+  return pid!;
+}
+
 describe('notify ordering, crashes and wiring on a real MariaDB pair', { skip }, () => {
   let farm: MariaDbFarm;
   let a: MariaDbServer;
@@ -25,6 +45,17 @@ describe('notify ordering, crashes and wiring on a real MariaDB pair', { skip },
     ({ farm, master: a, replica: b } = await startPair());
   });
   afterEach(() => farm.cleanup());
+
+  // A FIFO consumer as keepalived runs it (workers detached), with the FIFO's writing end held open.
+  async function detachedConsumer(): Promise<{ dirs: ReturnType<typeof writeNodeConfig>; consumer: ReturnType<typeof startNotify>;
+    consumerExit: ReturnType<typeof exitOf>; fd: number }> {
+    const dirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a);
+    const fifo = join(farm.baseDir, 'notify.fifo');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const consumer = startNotify(['--config', dirs.configPath, '--fifo', fifo]);
+    const consumerExit = exitOf(consumer);
+    return { dirs, consumer, consumerExit, fd: openSync(fifo, 'w') };
+  }
 
   it('when MASTER and BACKUP are fired together then they run one at a time and the later BACKUP is the final state', async () => {
     const dirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a, { catchUpTimeoutMs: 1000 });
@@ -111,6 +142,39 @@ describe('notify ordering, crashes and wiring on a real MariaDB pair', { skip },
     assert.match(log, /FIFO line ignored \(not a VRRP instance or group line\): VS 10\.0\.0\.1 UP/);
     assert.match(log, /FIFO: MASTER recorded as request #1/);
     assert.match(log, /FIFO closed: exiting/);
+  });
+
+  it('when the FIFO consumer gets MASTER then the standby worker it started ahead promotes, and a new one waits for the next', async () => {
+    const { dirs, consumer, consumerExit, fd } = await detachedConsumer();
+    const first = await oneStandby(consumer.pid!);
+    writeSync(fd, 'INSTANCE "VI_1" MASTER 100\n');
+
+    await waitFor(async () => readJsonFile(join(dirs.stateDir, 'notify-handled.json'))?.['seq'] === 1, 20_000, 'the standby worker');
+    const next = await oneStandby(consumer.pid!, first);
+    closeSync(fd);
+    const r = await consumerExit;
+
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readJsonFile(join(dirs.stateDir, 'notify-handled.json'))?.['exitCode'], 0);
+    assert.equal(await readOnly(b), 0);
+    assert.match(readNotifyLog(dirs), new RegExp(`transition to MASTER started[^\n]*"pid":${first}\\b`));
+    await waitFor(async () => !existsSync(`/proc/${next}`), 10_000, 'the unused standby exits when the FIFO closes');
+  });
+
+  it('when the standby worker died before a request then the consumer starts a worker for it', async () => {
+    const { dirs, consumer, consumerExit, fd } = await detachedConsumer();
+    const standby = await oneStandby(consumer.pid!);
+    process.kill(standby, 'SIGKILL');
+    await waitFor(async () => !standbysOf(consumer.pid!).includes(standby), 10_000, 'the standby gone');
+    writeSync(fd, 'INSTANCE "VI_1" MASTER 100\n');
+
+    await waitFor(async () => readJsonFile(join(dirs.stateDir, 'notify-handled.json'))?.['seq'] === 1, 20_000, 'a worker for request #1');
+    closeSync(fd);
+    const r = await consumerExit;
+
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await readOnly(b), 0);
+    assert.match(readNotifyLog(dirs), /the standby worker ended without taking request #1: starting a worker for it/);
   });
 
   it('when keepalived runs the hook form then notify returns at once and a detached worker promotes', async () => {

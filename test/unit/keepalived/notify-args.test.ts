@@ -39,6 +39,12 @@ describe('notify argv', () => {
     assert.deepEqual([a.configPath, a.dryRun, a.requestSeq, a.transition?.state], ['/c.json', true, 42, 'MASTER']);
   });
 
+  it('when --standby is given then no state is expected and one is refused', () => {
+    const a = parseNotifyArgv(['--config', '/c.json', '--standby']);
+    assert.deepEqual([a.standby, a.transition], [true, undefined]);
+    assert.throws(() => parseNotifyArgv(['--standby', 'master']), /reads its request number on stdin/);
+  });
+
   it('when --fifo is given then no state is expected and one is refused', () => {
     assert.equal(parseNotifyArgv(['--fifo', '/run/k.fifo']).fifoPath, '/run/k.fifo');
     assert.throws(() => parseNotifyArgv(['--fifo', '/run/k.fifo', 'master']), /give no state/);
