@@ -43,6 +43,9 @@ async function isolateNodes(on: boolean): Promise<void> {
 }
 
 const SWITCHOVER = `${REPO_IN_HOST}/bin/keepalived-mysql switchover --config ${CONFIG_PATH}`;
+const REJOIN = `${REPO_IN_HOST}/bin/keepalived-mysql rejoin --config ${CONFIG_PATH}`;
+// The example config's paths.stateDir, which the lab keeps.
+const STATE_DIR = '/var/lib/keepalived-mysql';
 
 // The operator's planned switchover, run on h; returns its exit code (the one line it printed is marked).
 async function switchover(ctx: DrillCtx, h: DbHostId, args = '--wait'): Promise<number> {
@@ -234,8 +237,8 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'old-master-errant',
-    title: 'old master returns holding an errant transaction: it must stay fenced',
-    expect: { master: 'b', other: 'fenced', failover: true },
+    title: 'old master returns holding an errant transaction: it stays fenced until keepalived-mysql rejoin saves and rewinds it',
+    expect: { master: 'b', other: 'replica', failover: true },
     async run(ctx) {
       await killMysqld(ctx, 'a', 'KILL');
       await failedOver(ctx);
@@ -254,12 +257,24 @@ export const SCENARIOS: Scenario[] = [
       }, 200);
       await ctx.operatorStartKeepalived('a');
       await sleep(5000);
+      // Someone may have been acknowledged for that write: nothing heals it by itself.
+      if ((await sql('a', 'SELECT @@read_only, (SELECT COUNT(*) FROM information_schema.processlist WHERE command = \'Slave_IO\')')) !== '1\t0') {
+        throw new Error('db1 was not held fenced (read-only, not replicating) with its errant write');
+      }
+      ctx.mark('keepalived-mysql rejoin on db1');
+      const out = await ctx.sh('a', `${REJOIN} 2>&1; echo "exit=$?"`, 120_000);
+      ctx.mark(`rejoin: ${out.trim().split('\n').at(-1) ?? ''}`);
+      if (!/exit=0$/.test(out.trim())) throw new Error(`keepalived-mysql rejoin failed: ${out.trim().split('\n').slice(-3).join(' | ')}`);
+      const saved = await ctx.sh('a', `ls ${STATE_DIR}/saved/ 2>/dev/null | head -5`);
+      if (saved.trim() === '') throw new Error(`rejoin saved nothing under ${STATE_DIR}/saved/`);
+      ctx.mark(`saved: ${saved.trim().split('\n').join(', ')}`);
+      await sleep(3000);
     },
   },
   {
     name: 'semisync-degraded',
-    title: 'semi-sync degraded to async (replica IO stopped), then the master crashes',
-    expect: { master: 'b', other: 'down', failover: true, refusalAllowed: true },
+    title: 'semi-sync degraded to async (replica IO stopped), then the master crashes; it returns and rejoins',
+    expect: { master: 'b', other: 'replica', failover: true, refusalAllowed: true },
     async run(ctx) {
       ctx.mark('STOP SLAVE IO_THREAD on db2');
       await sql('b', 'STOP SLAVE IO_THREAD');
@@ -269,6 +284,8 @@ export const SCENARIOS: Scenario[] = [
       await killMysqld(ctx, 'a', 'KILL');
       await failedOver(ctx);
       await sleep(3000);
+      // What it acknowledged alone is on db2 (its tail was read over SSH): it has nothing errant to come back with.
+      await rejoin(ctx, 'a');
     },
   },
   {
