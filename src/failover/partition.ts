@@ -250,12 +250,17 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
   const pending = config.witness !== undefined && silentSoFar ? connectWitness(ctx, signal) : undefined;
   // Asked beside the rest of the direct attempt: a host that is off answers neither, and both waits then overlap.
   const viaWitness = pending === undefined ? undefined : reachPeerViaWitness(ctx, pending, signal);
+  // A semi-sync replica's STOP on a dead link waits out rpl_semi_sync_slave_kill_conn_timeout (1 s): begun now, it
+  // overlaps the rest of the direct attempt and the witness. A peer that answers after all is fenced, and the plan
+  // starts the IO thread again to fetch the rest from it.
+  let ioStop = silentSoFar ? stopIoThreadEarly(ctx, signal) : undefined;
   const direct = early ?? await attempt;
   if (direct.kind !== 'silent') void viaWitness?.then(closeRoute);
   let via: Witness | undefined;
   let files: PeerFiles | undefined;
-  let ioStop: Promise<boolean> | undefined;
   try {
+    // The plan reads the replica next: a stop begun early has ended by then.
+    if (direct.kind === 'answered' || direct.kind === 'refused') await ioStop;
     if (direct.kind === 'answered') {
       const holds = direct.state.readOnly ? {} : await containment(ctx, direct, signal);
       // Its term matters only when the two diverged: SSH stays off the critical path of an ordinary switchover.
@@ -269,14 +274,14 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
     if (direct.kind === 'hung') {
       // Its host is up and reachable here: no cut link, nothing for the witness to prove.
       ports.log.warn(`${config.peer.name}'s host accepts on its MySQL port but the server does not answer (${direct.reason}): hung`);
-      ioStop = stopIoThreadEarly(ctx, signal);
+      ioStop ??= stopIoThreadEarly(ctx, signal);
       files = await peerFilesVia(ctx, undefined, signal);
       const term = await markHung(ctx, files, localTerm, 'its MySQL hung (its host accepts, the server does not answer)', signal);
       await ioStop;
       return { term, ...silent };
     }
     if (viaWitness === undefined) return { term: await raiseTerm(ctx, localTerm, undefined), ...silent };
-    ioStop = stopIoThreadEarly(ctx, signal);
+    ioStop ??= stopIoThreadEarly(ctx, signal);
     const route = await viaWitness;
     if (route.kind === 'no-witness') {
       throw new AppError('PROMOTION_REFUSED', `not promoting: ${config.peer.name} does not answer (${direct.reason}) and the witness proves nothing ` +
