@@ -40,6 +40,10 @@ export const ASYNC_SWITCH_FILE = 'semisync-async.jsonl';
 export const WEIGHT_FILE = 'switchover.weight';
 /** keepalived's track_file (weight 254): 1 lifts the node to the top priority while a switchover hands over to it. */
 export const TAKEOVER_FILE = 'switchover.takeover';
+/** keepalived's track_file in the fast profile (weight 0): the resident watcher's verdict, 1 down, 0 healthy. */
+export const CHECK_DOWN_FILE = 'check.down';
+/** The watcher's heartbeat: its pid and interval, and an mtime it moves after every round. */
+export const WATCH_BEAT_FILE = 'watch.beat';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
