@@ -27,7 +27,8 @@ import { installWatchdog } from '../platform/process.js';
 import { probeTcp } from '../platform/tcp-probe.js';
 import { readLocalGuard, type GuardOutcome } from '../health/guard.js';
 import { isolationEndpoints, probeAny, type Endpoint } from '../health/isolation.js';
-import { appendAsyncSwitch, readStepDown, writeStepDown } from '../state/files.js';
+import { appendAsyncSwitch, readStepDown, WATCH_BEAT_FILE, writeStepDown } from '../state/files.js';
+import { beatIsFresh } from '../health/watch.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 export const CHECK_MYSQL_USAGE = `Usage: check-mysql [--config PATH] [--explain]
@@ -92,6 +93,8 @@ export interface CheckMysqlIo extends RoundIo {
   readonly openLog: (config: NodeConfig) => Promise<Logger>;
   /** Synchronous fsynced append to the decision journal: runs before the action it announces. */
   readonly record: (config: Config, entry: CheckJournalEntry) => void;
+  /** Whether a resident watcher (fast profile) beats: it then runs the semi-sync guard, and this run does not. */
+  readonly watcherBeating: (config: Config) => boolean;
 }
 
 export const realCheckMysqlIo: CheckMysqlIo = {
@@ -137,6 +140,7 @@ export const realCheckMysqlIo: CheckMysqlIo = {
     return createFileLogger({ logDir: config.paths.logDir, stem: 'check-mysql', base: { command: 'check-mysql', node: config.node.name, pid: process.pid } });
   },
   record: (config, entry) => recordCheckEntry(config.paths.stateDir, entry, (line) => void process.stderr.write(`${line}\n`)),
+  watcherBeating: (config) => beatIsFresh(statSync(join(config.paths.stateDir, WATCH_BEAT_FILE), { throwIfNoEntry: false })?.mtimeMs, Date.now(), config.check),
 };
 
 const who = (config: Config): { node: string; pid: number; at: string } => ({ node: config.node.name, pid: process.pid, at: new Date().toISOString() });
@@ -180,7 +184,8 @@ async function checkOnce(
   const target = mysqlTarget(config);
   let round: Round;
   try {
-    round = await checkRound(config, args.configPath, target, io, run, !args.explain);
+    // One actor for the semi-sync guard: while a watcher beats, the guard is its job.
+    round = await checkRound(config, args.configPath, target, io, run, !args.explain && !io.watcherBeating(config));
   } catch (err) {
     if (!isAppError(err) || err.code !== 'DEADLINE_EXCEEDED') throw err;
     if (args.explain) io.stdout(`verdict: none, ${err.message} (exit ${EXIT.DEADLINE})\n`);

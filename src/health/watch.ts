@@ -57,6 +57,14 @@ export function watchStep(state: WatchState, r: RoundResult): WatchStep {
   return { state: next, ...write, change: { line: `${file}: healthy (${v.how}): ${v.summary}`, level } };
 }
 
+// Slack on top of the longest gap between two beats (a round to its deadline, then an interval's sleep).
+const BEAT_GRACE_MS = 1000;
+
+/** Whether a watcher's heartbeat (watch.beat's mtime) is recent enough that it is alive and running rounds. */
+export function beatIsFresh(beatMs: number | undefined, now: number, check: Config['check']): boolean {
+  return beatMs !== undefined && now - beatMs <= check.deadlineMs + check.watch.intervalMs + BEAT_GRACE_MS;
+}
+
 export interface WatchPorts {
   readonly clock: Clock;
   /** One check round (checkRound); throws DEADLINE_EXCEEDED when run.signal fires first. */

@@ -7,7 +7,7 @@ import type { CheckDecision } from '../../../src/health/decision-journal.js';
 import type { Verdict } from '../../../src/health/evaluate.js';
 import type { Round } from '../../../src/health/round.js';
 import { retryPolicy } from '../../../src/health/round.js';
-import { watchLoop, watchStep, type RoundResult, type TrackValue, type WatchPorts } from '../../../src/health/watch.js';
+import { beatIsFresh, watchLoop, watchStep, type RoundResult, type TrackValue, type WatchPorts } from '../../../src/health/watch.js';
 import type { Logger } from '../../../src/log/types.js';
 import type { MysqlTarget, SqlConnector } from '../../../src/mysql/types.js';
 import type { Clock } from '../../../src/platform/clock.js';
@@ -148,5 +148,14 @@ describe('watchLoop over fake ports', () => {
     await watchLoop(c, '0', ports, stop.signal);
     assert.equal(connects, 4);
     assert.deepEqual(writes, [4 * 300 + 3 * 100]);
+  });
+});
+
+describe('beatIsFresh: whether check-mysql leaves the semi-sync guard to a live watcher', () => {
+  const check = config({ deadlineMs: 4000, watch: { intervalMs: 200 } }).check;
+  it('when the beat is within a round, an interval and a second of slack then the watcher counts as alive; older or missing, not', () => {
+    assert.equal(beatIsFresh(10_000, 10_000 + 5200, check), true);
+    assert.equal(beatIsFresh(10_000, 10_000 + 5201, check), false);
+    assert.equal(beatIsFresh(undefined, 10_000, check), false);
   });
 });
