@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FAST, writeCheckConfig } from '../helpers/check-mysql-config.js';
 import { MariaDbFarm, mariadbSkipReason, waitFor, type MariaDbServer } from '../helpers/mariadb.js';
+import { startPair } from '../helpers/notify-env.js';
 import { REPO_ROOT, runBin } from '../helpers/run-bin.js';
 
 const skip = mariadbSkipReason();
@@ -134,5 +135,48 @@ describe('keepalived-mysql watch against a real MariaDB', { skip }, () => {
     const flag = await runBin('keepalived-mysql', ['watch', '--intervall', '100']);
     assert.equal(flag.code, 64);
     assert.match(flag.stderr, /unknown option '--intervall'/);
+  });
+});
+
+// The recommended my.cnf: semi-sync never falls back by itself; the guard decides (as in semisync-guard.test.ts).
+const NEVER_BY_ITSELF = ['--rpl-semi-sync-master-timeout=3600000', '--rpl-semi-sync-master-wait-no-slave=ON'];
+
+describe('the semi-sync guard has one actor: the watcher while it beats, not check-mysql', { skip }, () => {
+  let farm: MariaDbFarm;
+  let master: MariaDbServer;
+  let replica: MariaDbServer;
+  let dir: string;
+  let watcher: Watcher | undefined;
+
+  before(async () => {
+    ({ farm, master, replica } = await startPair(NEVER_BY_ITSELF));
+    dir = mkdtempSync(join(tmpdir(), 'km-watch-guard-'));
+  });
+  after(async () => {
+    if (watcher && watcher.child.exitCode === null && watcher.child.signalCode === null) watcher.child.kill('SIGKILL');
+    await farm?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const semiSync = async (): Promise<number> => Number((await master.sql<{ v: unknown }>('SELECT @@GLOBAL.rpl_semi_sync_master_enabled AS v'))[0]?.v);
+
+  it('when the replica dies and watch.beat is fresh then check-mysql leaves the commit waiting; the watcher proves the replica down and switches to async', async () => {
+    const config = writeCheckConfig(dir, { port: master.port, peerPort: replica.port });
+    writeFileSync(join(dir, 'watch.beat'), '{}\n');
+    await replica.kill();
+    const commit = master.sql("INSERT INTO appdb.t (id, note) VALUES (9101, 'stuck')").then(() => 'committed', (err: Error) => `failed: ${err.message}`);
+    const r = await runBin('check-mysql', ['--config', config]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await Promise.race([commit, new Promise((res) => setTimeout(() => res('still waiting'), 500))]), 'still waiting');
+    assert.equal(await semiSync(), 1, 'check-mysql left the guard to the beating watcher');
+    assert.equal(existsSync(join(dir, 'semisync-async.jsonl')), false);
+
+    watcher = startWatcher(config);
+    assert.equal(await commit, 'committed');
+    assert.equal(await semiSync(), 0);
+    await waitFor(async () => /semi-sync guard: switched-to-async: .*refuses its MySQL port/.test(watchLog(dir)), WAIT_MS, 'the guard line in the watch log');
+    assert.equal(readFileSync(join(dir, 'semisync-async.jsonl'), 'utf8').trim().split('\n').length, 1);
+    watcher.child.kill('SIGTERM');
+    assert.equal((await watcher.exit).code, 0);
   });
 });
