@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../errors.js';
 import { writeFileAtomic } from '../platform/atomic-write.js';
@@ -72,6 +72,8 @@ function parseJson(text: string, where: string): unknown {
 }
 
 function readIfPresent(path: string): string | undefined {
+  // Usually there is no file: existsSync says so without building an ENOENT error (check-mysql and the watcher ask every round).
+  if (!existsSync(path)) return undefined;
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
