@@ -95,17 +95,15 @@ export async function watchLoop(config: Config, initial: TrackValue | undefined,
       ports.record({ ...decisionFor(verdict, config.check.onDown, Number(step.state.track), ports.who(), noVerdict), action: step.write !== undefined ? 'track-file' : 'none' });
       ports.log[step.change.level](step.change.line, { check: step.state.track, seen: step.state.seen });
     }
+    state = step.state;
     if (step.write !== undefined) {
       try {
         await ports.writeTrack(step.write);
       } catch (err) {
         ports.log.error(`cannot write check.down: ${describeError(err)}; trying again next round`);
         state = { ...step.state, track: undefined };
-        ports.beat();
-        continue;
       }
     }
-    state = step.state;
     ports.beat();
     try {
       await clock.sleep(Math.max(0, config.check.watch.intervalMs - (clock.now() - startedAt)), stop);

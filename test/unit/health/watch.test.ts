@@ -121,6 +121,7 @@ describe('watchLoop over fake ports', () => {
     await f.run('0');
     assert.deepEqual(f.writes.map((w) => w.value), ['1']);
     assert.ok(f.events.some((e) => /^error cannot write check\.down: EROFS/.test(e)));
+    assert.deepEqual(f.sleeps, [170, 170], 'a failed write still waits for the next round');
   });
 
   it('when mysqld hangs (process and port there) then 1 is written only after every retry, retries × retryIntervalMs into the round', async () => {
