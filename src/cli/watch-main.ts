@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, utimesSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNodeConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -6,7 +6,7 @@ import { AppError } from '../errors.js';
 import type { HealthDeps } from '../health/check.js';
 import { readLocalGuard } from '../health/guard.js';
 import { checkRound, type RoundIo } from '../health/round.js';
-import { watchLoop, type TrackValue, type WatchPorts } from '../health/watch.js';
+import { beatIsFresh, watchLoop, type TrackValue, type WatchPorts } from '../health/watch.js';
 import type { Logger } from '../log/types.js';
 import { keptConnector, type KeptConnector } from '../mysql/kept-connection.js';
 import { mysql2Connector } from '../mysql/mysql2-client.js';
@@ -40,6 +40,7 @@ export async function watchMain(opts: { config: string }): Promise<ExitCode> {
   const trackPath = join(config.paths.stateDir, CHECK_DOWN_FILE);
   const beatPath = join(config.paths.stateDir, WATCH_BEAT_FILE);
   try {
+    refuseSecondWatcher(beatPath, config);
     await writeFileAtomic(beatPath, `${JSON.stringify({ pid: process.pid, since: new Date().toISOString(), intervalMs: config.check.watch.intervalMs })}\n`);
     const initial = readTrack(trackPath);
     log.info(`watching every ${config.check.watch.intervalMs} ms; ${CHECK_DOWN_FILE} holds ${initial ?? 'nothing yet'}`, { deadlineMs: config.check.deadlineMs, retries: config.check.retries, retryIntervalMs: config.check.retryIntervalMs });
@@ -88,6 +89,24 @@ export function watchPorts(config: Config, configPath: string, kept: KeptConnect
     log,
     who: () => ({ node: config.node.name, pid: process.pid, at: new Date().toISOString() }),
   };
+}
+
+// One watcher per state dir: a second would race the first on check.down. A dead one's pid is free at once.
+function refuseSecondWatcher(beatPath: string, config: Config): void {
+  let pid: number;
+  try {
+    pid = Number((JSON.parse(readFileSync(beatPath, 'utf8')) as { pid?: unknown }).pid);
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid === process.pid || !beatIsFresh(statSync(beatPath, { throwIfNoEntry: false })?.mtimeMs, Date.now(), config.check)) return;
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return;
+  }
+  if (/keepalived-mysql.* watch/.test(cmdline)) throw new AppError('LOCK_BUSY', `another keepalived-mysql watch (pid ${pid}) beats in ${beatPath}`);
 }
 
 function readTrack(path: string): TrackValue | undefined {

@@ -99,6 +99,11 @@ describe('keepalived-mysql watch against a real MariaDB', { skip }, () => {
     assert.equal(JSON.parse(readFileSync(join(dir, 'watch.beat'), 'utf8')).pid, w.child.pid);
     await rounds(dir, 3);
     assert.deepEqual(decisions(dir).map((d) => d.verdict), ['healthy'], 'healthy rounds on the kept connection journal nothing new');
+    const second = startWatcher(join(dir, readdirSync(dir).find((f) => f.startsWith('config-')) ?? ''));
+    started.push(second);
+    const refused = await second.exit;
+    assert.equal(refused.code, 75);
+    assert.match(refused.stderr, new RegExp(`another keepalived-mysql watch \\(pid ${w.child.pid}\\) beats in`));
 
     const stoppedAt = Date.now();
     db.signal('SIGSTOP');
