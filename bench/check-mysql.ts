@@ -1,11 +1,20 @@
-// Start-up cost of a healthy check-mysql as a whole process, next to bare node and mariadb-admin ping, against a real MariaDB.
+// Start-up cost of a healthy check-mysql as a whole process, next to bare node and mariadb-admin ping, against a real MariaDB;
+// then the fast profile's resident watcher: CPU per healthy round, in this process and as its own process.
 // Run: npm run build && node dist/bench/check-mysql.js [runs]   (needs /usr/sbin/mariadbd; root, as keepalived runs it)
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ACCOUNTS, MariaDbFarm, mariadbSkipReason, writePrivate } from '../test/helpers/mariadb.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { watchPorts } from '../src/cli/watch-main.js';
+import { loadNodeConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/schema.js';
+import { createLineLogger } from '../src/log/stderr-logger.js';
+import { keptConnector } from '../src/mysql/kept-connection.js';
+import { mysql2Connector } from '../src/mysql/mysql2-client.js';
+import { mysqlTarget } from '../src/mysql/targets.js';
+import { ACCOUNTS, MariaDbFarm, mariadbSkipReason, waitFor, writePrivate } from '../test/helpers/mariadb.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const runs = Math.max(10, Number(process.argv[2] ?? 20));
@@ -85,10 +94,116 @@ async function main(): Promise<void> {
     const ratio = cpu('check-mysql (healthy)') / base;
     const minRatio = Math.min(...cpus('check-mysql (healthy)')) / Math.min(...cpus('node -e 0'));
     process.stdout.write(`check-mysql / node -e 0 CPU: ${ratio.toFixed(2)}× median, ${minRatio.toFixed(2)}× min (goal ≤ 1.30×); check-mysql / mariadb-admin ping CPU: ${(cpu('check-mysql (healthy)') / cpu('mariadb-admin ping')).toFixed(1)}×\n`);
+    await benchWatch(configPath, work);
   } finally {
     await farm.cleanup();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+const ROUNDS = 60;
+// The default check.watch.intervalMs: a round after this much idle time runs on cold caches, as it does in production.
+const WATCH_INTERVAL_MS = 200;
+
+// CPU (user + sys, µs resolution) of one awaited call in this process: everything the event loop ran meanwhile counts.
+async function cpuMsOf(fn: () => Promise<unknown>): Promise<number> {
+  const before = process.cpuUsage();
+  await fn();
+  const d = process.cpuUsage(before);
+  return (d.user + d.system) / 1000;
+}
+
+function row(name: string, xs: readonly number[], ref: number): string {
+  return `${name.padEnd(40)} ${Math.min(...xs).toFixed(3).padStart(10)} ${median(xs).toFixed(3).padStart(7)} ${Math.max(...xs).toFixed(3).padStart(7)} ${(median(xs) / ref).toFixed(2).padStart(14)}\n`;
+}
+
+// The watcher's healthy round through its real ports (kept connection, /proc inspector, isolation probe, step-down
+// marker, beat), next to a bare SELECT 1 on one held connection (the floor) and a round that connects afresh each time.
+async function benchWatch(configPath: string, work: string): Promise<void> {
+  const config = loadNodeConfig(configPath) as Config;
+  const kept = keptConnector(mysql2Connector);
+  const ports = watchPorts(config, configPath, kept, createLineLogger(), { trackPath: join(work, 'check.down'), beatPath: join(work, 'watch.beat') });
+  const round = async (): Promise<void> => {
+    const startedAt = Date.now();
+    const r = await ports.round({ signal: AbortSignal.timeout(config.check.deadlineMs), startedAt, deadlineAt: startedAt + config.check.deadlineMs });
+    if (r.health.verdict.status !== 'healthy' || r.health.verdict.how !== 'answered') throw new Error(`not a healthy round: ${r.health.verdict.summary}`);
+    ports.beat();
+  };
+  const target = mysqlTarget(config);
+  const held = await mysql2Connector.connect(target);
+  const fresh = async (): Promise<void> => {
+    const c = await mysql2Connector.connect(target);
+    await c.query('SELECT 1');
+    c.close();
+  };
+  const series: Record<string, () => Promise<unknown>> = {
+    'SELECT 1 on one held connection': () => held.query('SELECT 1'),
+    'watch round (healthy, kept connection)': round,
+    'connect + SELECT 1 + close': fresh,
+  };
+  const samples = new Map<string, number[]>(Object.keys(series).map((n) => [n, []]));
+  try {
+    for (const fn of Object.values(series)) for (let i = 0; i < 20; i++) await fn();
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const [name, fn] of Object.entries(series)) {
+        samples.get(name)?.push(await cpuMsOf(fn));
+        await sleep(WATCH_INTERVAL_MS);
+      }
+    }
+  } finally {
+    held.close();
+    kept.drop();
+  }
+  const ref = median(samples.get('SELECT 1 on one held connection') ?? []);
+  process.stdout.write(`\nwatch, CPU per call in this process, ${ROUNDS} interleaved calls each ${WATCH_INTERVAL_MS} ms apart (user + sys)\n`);
+  process.stdout.write(`${'call'.padEnd(40)} ${'CPU ms min'.padStart(10)} ${'median'.padStart(7)} ${'max'.padStart(7)} ${'× SELECT 1'.padStart(14)}\n`);
+  for (const [name, xs] of samples) process.stdout.write(row(name, xs, ref));
+  await benchWatchProcess(configPath, work, 5);
+}
+
+const clockTicks = (): number => Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+// utime + stime of a process, in ms (/proc/PID/stat fields 14 and 15, after the command name in parentheses).
+function processCpuMs(pid: number, tick: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / tick;
+}
+
+// The whole watcher process (bin/keepalived-mysql watch) over windows of rounds: timers, GC, V8's threads and the file log
+// included; beside it, measured over the same windows, a bare node process running SELECT 1 on one connection as often.
+async function benchWatchProcess(configPath: string, work: string, windows: number): Promise<void> {
+  const fast = JSON.parse(readFileSync(configPath, 'utf8')) as { check: Record<string, unknown>; mysql: { host: string; port: number } };
+  fast.check['watch'] = { intervalMs: WATCH_INTERVAL_MS };
+  const fastPath = join(work, 'config-watch.json');
+  writePrivate(fastPath, JSON.stringify(fast));
+  const loop = `const m=require(${JSON.stringify(join(root, 'node_modules/mysql2'))});const c=m.createConnection({host:'${fast.mysql.host}',port:${fast.mysql.port},user:'${ACCOUNTS.admin.user}',password:'${ACCOUNTS.admin.password}'});setInterval(()=>c.query('SELECT 1',()=>{}),${WATCH_INTERVAL_MS})`;
+  const children = {
+    watch: spawn(process.execPath, [join(root, 'bin/keepalived-mysql'), 'watch', '--config', fastPath], { stdio: 'ignore' }),
+    'node + mysql2 SELECT 1 loop': spawn(process.execPath, ['-e', loop], { stdio: 'ignore' }),
+  };
+  const tick = clockTicks();
+  const windowMs = 8000;
+  const perRound = new Map<string, number[]>(Object.keys(children).map((n) => [n, []]));
+  try {
+    await waitFor(async () => readFileSync(join(work, 'check.down'), 'utf8') === '0\n', 20_000, 'the watcher\'s first healthy verdict');
+    await sleep(1000);
+    for (let i = 0; i < windows; i++) {
+      const cpu0 = Object.values(children).map((c) => processCpuMs(c.pid ?? 0, tick));
+      const t0 = performance.now();
+      await sleep(windowMs);
+      const rounds = (performance.now() - t0) / WATCH_INTERVAL_MS;
+      Object.values(children).forEach((c, j) => [...perRound.values()][j]?.push((processCpuMs(c.pid ?? 0, tick) - (cpu0[j] ?? 0)) / rounds));
+    }
+  } finally {
+    for (const c of Object.values(children)) {
+      c.kill('SIGTERM');
+      await new Promise((resolve) => c.once('close', resolve));
+    }
+  }
+  const ref = median(perRound.get('node + mysql2 SELECT 1 loop') ?? []);
+  process.stdout.write(`\nas processes, one round every ${WATCH_INTERVAL_MS} ms, ${windows} windows of ${windowMs} ms (CPU ticks of ${1000 / tick} ms / rounds in the window; goal ≤ 1 ms)\n`);
+  process.stdout.write(`${'process'.padEnd(40)} ${'CPU ms min'.padStart(10)} ${'median'.padStart(7)} ${'max'.padStart(7)} ${'× SELECT 1 loop'.padStart(16)}\n`);
+  for (const [name, xs] of perRound) process.stdout.write(row(name, xs, ref));
 }
 
 await main();

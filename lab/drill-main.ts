@@ -6,10 +6,10 @@ import { teardown, type LabOptions } from './lab.js';
 import { drillName, drillPlan } from './plan.js';
 import { markdownMaxTable, markdownTable, summaryTable, table, timelineSvg } from './report.js';
 import { SCENARIOS, scenarioByName } from './scenarios.js';
-import { SETTINGS, parseSetting, parseWiring, type Setting } from './settings.js';
+import { PROFILES, SETTINGS, parseProfile, parseSetting, parseWiring, type Setting } from './settings.js';
 import { REPO } from './topology.js';
 
-const USAGE = `usage: npm run drill -- [--scenario NAME[,NAME...]] [--setting ${SETTINGS.join('|')}[,...]] [--runs N] [--wiring fifo|script] [--stub-bins] [--keep] [--list]`;
+const USAGE = `usage: npm run drill -- [--scenario NAME[,NAME...]] [--setting ${SETTINGS.join('|')}[,...]] [--runs N] [--wiring fifo|script] [--profile ${PROFILES.join('|')}] [--stub-bins] [--keep] [--list]`;
 
 interface DrillRunOptions {
   scenarios: string[];
@@ -35,6 +35,7 @@ function parseDrillArgs(argv: readonly string[]): DrillRunOptions | 'list' {
     else if (a === '--runs') o.runs = Number(val());
     else if (a === '--stub-bins') o.lab.stubBins = true;
     else if (a === '--wiring') o.lab.wiring = parseWiring(val());
+    else if (a === '--profile') o.lab.profile = parseProfile(val());
     else if (a === '--keep') o.keep = true;
     else if (a === '--out') o.outDir = val();
     else if (a === '--list') return 'list';
@@ -56,7 +57,7 @@ async function runDrills(o: DrillRunOptions, log: (s: string) => void): Promise<
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const results: DrillResult[] = [];
   const save = (): void => {
-    const doc = { startedAt: stamp, options: { stubBins: !!o.lab.stubBins, wiring: o.lab.wiring ?? 'fifo', runs: o.runs }, results };
+    const doc = { startedAt: stamp, options: { stubBins: !!o.lab.stubBins, wiring: o.lab.wiring ?? 'fifo', profile: o.lab.profile ?? 'default', runs: o.runs }, results };
     writeFileSync(join(o.outDir, `drill-${stamp}.json`), `${JSON.stringify(doc, null, 1)}\n`);
     writeFileSync(join(o.outDir, 'latest.json'), `${JSON.stringify(doc, null, 1)}\n`);
   };

@@ -7,7 +7,7 @@ import {
   CLOSING_WRITES_MS, judgeDrill, judgeTopology, lostIds, staleAcks, writeOutageMs,
   type Ack, type DrillJudgement, type Expectation, type Figures, type NodeFinal, type TopologyVerdict,
 } from './judge.js';
-import { holderPid, requireHolder, sql, startKeepalived, startMysqld, up, vipHolders, type LabOptions } from './lab.js';
+import { holderPid, labProfile, requireHolder, sql, startKeepalived, startMysqld, stopWatcher, up, vipHolders, type LabOptions } from './lab.js';
 import { STEPDOWN_FILE, parseStepDown } from '../src/state/files.js';
 import { Observer } from './observer.js';
 import { drillName } from './plan.js';
@@ -174,6 +174,8 @@ function makeCtx(marks: Mark[], log: (s: string) => void): DrillCtx {
       this.mark(`operator: stop keepalived on ${HOSTS[h].hostname}`);
       await inHost(requireHolder(h), `p=$(cat ${KEEPALIVED_PID} 2>/dev/null) && kill -TERM "$p"
 for i in $(seq 100); do kill -0 "$p" 2>/dev/null || exit 0; sleep 0.1; done; exit 1`, { timeoutMs: 15_000 });
+      // The watcher's unit is PartOf keepalived's: stopping keepalived stops it too.
+      if (labProfile() === 'fast') await stopWatcher(h);
     },
     log,
   };

@@ -1,9 +1,9 @@
 import { LabError } from './exec.js';
 import { status, teardown, up, type LabOptions } from './lab.js';
-import { SETTINGS, parseSetting, parseWiring } from './settings.js';
+import { PROFILES, SETTINGS, parseProfile, parseSetting, parseWiring } from './settings.js';
 
-// `npm run lab -- up [--setting NAME] [--wiring fifo|script] [--stub-bins] | down | status`
-const USAGE = `usage: npm run lab -- up [--setting ${SETTINGS.join('|')}] [--wiring fifo|script] [--stub-bins] | down | status`;
+// `npm run lab -- up [--setting NAME] [--wiring fifo|script] [--profile default|fast] [--stub-bins] | down | status`
+const USAGE = `usage: npm run lab -- up [--setting ${SETTINGS.join('|')}] [--wiring fifo|script] [--profile ${PROFILES.join('|')}] [--stub-bins] | down | status`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -18,6 +18,7 @@ async function main(argv: string[]): Promise<number> {
         if (a === '--stub-bins') opts.stubBins = true;
         else if (a === '--wiring') opts.wiring = parseWiring(val());
         else if (a === '--setting') opts.setting = parseSetting(val());
+        else if (a === '--profile') opts.profile = parseProfile(val());
         else throw new LabError(`unknown option ${a ?? ''}; ${USAGE}`);
       }
       await up(opts);

@@ -3,11 +3,11 @@ import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rm
 import { dirname, join } from 'node:path';
 import { renderTemplate } from '../src/keepalived/render.js';
 import { inHost, LabError, run, sleep, waitFor } from './exec.js';
-import { keepalivedFiles, knownHostsLine, myCnfValues, nodeConfig, witnessAuthorizedKeys } from './node-files.js';
-import { DEFAULT_SETTING, DEFAULT_WIRING, type Setting, type Wiring } from './settings.js';
+import { keepalivedFiles, keepalivedSampleFile, knownHostsLine, myCnfValues, nodeConfig, witnessAuthorizedKeys } from './node-files.js';
+import { DEFAULT_PROFILE, DEFAULT_SETTING, DEFAULT_WIRING, parseProfile, type Profile, type Setting, type Wiring } from './settings.js';
 import {
   BIN_DIR_IN_HOST, CONFIG_PATH, REPO_IN_HOST, DB_HOSTS, HOST_MOUNTS, HOSTS, KEEPALIVED_PID, LAB_DIR, NOTIFY_FIFO, PASSWORDS, REPO, SUBNET_PREFIX,
-  SWITCH_NS, USERS, VIP, hostDir, peerOf, rootPath, type DbHostId, type HostId,
+  SWITCH_NS, USERS, VIP, WATCH_PID, hostDir, peerOf, rootPath, type DbHostId, type HostId,
 } from './topology.js';
 
 // The lab: three hosts (db1, db2, client) made of network + pid + mount + uts namespaces on one bridge.
@@ -23,6 +23,8 @@ export interface LabOptions {
   wiring?: Wiring;
   /** What the toolkit is told about partitions (default: with the client host as witness). */
   setting?: Setting;
+  /** keepalived's detection: the default profile, or the fast one (templates/keepalived-fast.conf.tmpl + keepalived-mysql watch). */
+  profile?: Profile;
   log?: (line: string) => void;
 }
 
@@ -178,7 +180,9 @@ async function writeDbHostFiles(h: DbHostId, opts: LabOptions): Promise<void> {
   write(h, '/etc/keepalived-mysql/mysql.password', `${PASSWORDS.admin}\n`, 0o600);
   write(h, '/etc/keepalived-mysql/repl.password', `${PASSWORDS.repl}\n`, 0o600);
   const binDir = opts.stubBins ? '/etc/keepalived/stub-bin' : BIN_DIR_IN_HOST;
-  const k = keepalivedFiles(json(`keepalived/node-${h}.values.json`), h, wiringOf(opts), binDir);
+  const profile = opts.profile ?? DEFAULT_PROFILE;
+  if (profile === 'fast' && opts.stubBins) throw new LabError('--profile fast runs keepalived-mysql watch: it needs the real bins, not --stub-bins');
+  const k = keepalivedFiles(json(keepalivedSampleFile(h, profile)), h, wiringOf(opts), binDir, profile);
   write(h, '/etc/keepalived/keepalived.conf', renderTemplate(template(k.template), k.values));
   if (opts.stubBins) {
     write(h, '/etc/keepalived/stub-bin/check-mysql', STUB_CHECK, 0o755);
@@ -282,8 +286,40 @@ export async function startSshd(h: HostId): Promise<void> {
   await inHost(requireHolder(h), 'mkdir -p /run/sshd && chmod 755 /run/sshd && /usr/sbin/sshd -f /etc/ssh/sshd_config </dev/null >>/var/log/sshd.log 2>&1', { timeoutMs: 10_000 });
 }
 
+/** The profile the lab was brought up with (options.json): a restarted keepalived comes back with its watcher. */
+export function labProfile(): Profile {
+  try {
+    const o = JSON.parse(readFileSync(join(LAB_DIR, 'options.json'), 'utf8')) as { profile?: string };
+    return parseProfile(o.profile ?? DEFAULT_PROFILE);
+  } catch (err) {
+    if (err instanceof LabError) throw err;
+    return DEFAULT_PROFILE;
+  }
+}
+
+// Sets p to the watcher's pid and succeeds while the lab's pid file names a live keepalived-mysql watch (never by name alone).
+const watcherRunning = `p=$(cat ${WATCH_PID} 2>/dev/null) && tr '\\0' ' ' </proc/$p/cmdline 2>/dev/null | grep -q 'keepalived-mysql watch'`;
+
+// As templates/keepalived-mysql-watch.service runs it (Nice=-10), in the host's own namespaces; its pid file is the lab's.
+export async function startWatcher(h: DbHostId): Promise<void> {
+  const pid = requireHolder(h);
+  await inHost(pid, `${watcherRunning} && exit 0
+setsid nice -n -10 ${BIN_DIR_IN_HOST}/keepalived-mysql watch --config ${CONFIG_PATH} </dev/null >>/var/log/keepalived-mysql/watch.out 2>&1 &
+echo $! >${WATCH_PID}`, { timeoutMs: 5000 });
+  // Before keepalived, as systemd orders the units: keepalived's init_file then finds the watcher's first verdict.
+  await waitFor(`the watcher's first verdict on ${HOSTS[h].hostname}`, 20_000, async () => (existsSync(rootPath(h, '/var/lib/keepalived-mysql/check.down')) ? true : undefined), 50);
+}
+
+/** SIGTERM to the watcher through the lab's pid file (only a pid that runs keepalived-mysql), then wait for it to end. */
+export async function stopWatcher(h: DbHostId): Promise<void> {
+  await inHost(requireHolder(h), `${watcherRunning} || exit 0
+kill -TERM "$p"
+for i in $(seq 100); do kill -0 "$p" 2>/dev/null || exit 0; sleep 0.1; done; exit 1`, { timeoutMs: 15_000 });
+}
+
 export async function startKeepalived(h: DbHostId): Promise<void> {
   const pid = requireHolder(h);
+  if (labProfile() === 'fast') await startWatcher(h);
   // keepalived does not create the notify FIFO's directory ("Unable to create vrrp_notify fifo"); /run is a
   // tmpfs, so a host needs it made at every boot (e.g. systemd RuntimeDirectory=keepalived-mysql).
   await inHost(pid, `rm -f ${KEEPALIVED_PID} /run/keepalived_vrrp.pid && mkdir -p -m 700 ${dirname(NOTIFY_FIFO)}
@@ -326,7 +362,7 @@ export async function up(opts: LabOptions = {}): Promise<void> {
   mkdirSync(LAB_DIR, { recursive: true, mode: 0o755 });
   chmodSync(LAB_DIR, 0o755);
   writeFileSync(join(LAB_DIR, `${INIT_MARK}.sh`), initScript(), { mode: 0o755 });
-  writeFileSync(join(LAB_DIR, 'options.json'), JSON.stringify({ stubBins: !!opts.stubBins, wiring: wiringOf(opts), setting: opts.setting ?? DEFAULT_SETTING }));
+  writeFileSync(join(LAB_DIR, 'options.json'), JSON.stringify({ stubBins: !!opts.stubBins, wiring: wiringOf(opts), setting: opts.setting ?? DEFAULT_SETTING, profile: opts.profile ?? DEFAULT_PROFILE }));
   await Promise.all((['a', 'b', 'c'] as const).map((h) => prepareHostDirs(h)));
   for (const h of DB_HOSTS) await writeDbHostFiles(h, opts);
   await sshKeys();
@@ -397,6 +433,8 @@ export interface HostStatus {
   readOnly?: string;
   replicating?: string;
   keepalived?: string;
+  /** The fast profile's keepalived-mysql watch. */
+  watch?: string;
   /** The client's sshd is the witness. */
   sshd?: string;
 }
@@ -426,6 +464,7 @@ export async function status(): Promise<HostStatus[]> {
         s.replicating = io === undefined ? 'no' : `from ${host} io=${io} sql=${sqlT}`;
       }
       s.keepalived = await pidFileProcess(pid, KEEPALIVED_PID);
+      if (labProfile() === 'fast') s.watch = await pidFileProcess(pid, WATCH_PID);
     }
     out.push(s);
   }

@@ -1,5 +1,5 @@
 import { LabError } from './exec.js';
-import { WITHOUT_WITNESS, type Setting, type Wiring } from './settings.js';
+import { WITHOUT_WITNESS, type Profile, type Setting, type Wiring } from './settings.js';
 import { HOSTS, NOTIFY_FIFO, SUBNET_PREFIX, VIP, VRID, WITNESS_SSH_PORT, peerOf, type DbHostId } from './topology.js';
 
 // What each lab host is configured with, as pure functions of the documented files: the node config is
@@ -59,12 +59,17 @@ export function nodeConfig(example: Json, h: DbHostId, setting: Setting): Json {
 }
 
 export interface KeepalivedFiles {
-  template: 'keepalived.conf.tmpl' | 'keepalived-fifo.conf.tmpl';
+  template: 'keepalived.conf.tmpl' | 'keepalived-fifo.conf.tmpl' | 'keepalived-fast.conf.tmpl';
   values: Record<string, string | number>;
 }
 
+/** The documented sample values of DB host `h` under `profile` (keepalived/node-<a|b>[-fast].values.json). */
+export function keepalivedSampleFile(h: DbHostId, profile: Profile): string {
+  return profile === 'fast' ? `keepalived/node-${h}-fast.values.json` : `keepalived/node-${h}.values.json`;
+}
+
 /** keepalived.conf's template and values for DB host `h`, from the documented sample values of that node. */
-export function keepalivedFiles(sample: Json, h: DbHostId, wiring: Wiring, binDir: string): KeepalivedFiles {
+export function keepalivedFiles(sample: Json, h: DbHostId, wiring: Wiring, binDir: string, profile: Profile): KeepalivedFiles {
   const values: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(sample)) {
     if (k.startsWith('//')) continue;
@@ -74,6 +79,10 @@ export function keepalivedFiles(sample: Json, h: DbHostId, wiring: Wiring, binDi
   Object.assign(values, {
     nodeName: HOSTS[h].hostname, binDir, interface: 'eth0', virtualRouterId: VRID, priority: HOSTS[h].priority, vip: VIP, vipPrefix: SUBNET_PREFIX,
   });
+  if (profile === 'fast') {
+    if (wiring === 'script') throw new LabError('--profile fast is the notify FIFO wiring (templates/keepalived-fast.conf.tmpl): drop --wiring script');
+    return { template: 'keepalived-fast.conf.tmpl', values: { ...values, notifyFifo: NOTIFY_FIFO } };
+  }
   if (wiring === 'script') return { template: 'keepalived.conf.tmpl', values };
   return { template: 'keepalived-fifo.conf.tmpl', values: { ...values, notifyFifo: NOTIFY_FIFO } };
 }

@@ -40,3 +40,13 @@ export function parseSetting(s: string): Setting {
   if (!(SETTINGS as readonly string[]).includes(s)) throw new LabError(`--setting: expected one of ${SETTINGS.join(', ')}, got ${s}`);
   return s as Setting;
 }
+
+/** keepalived's detection: the README's default profile, or its fast profile (VRRPv3 0.2 s adverts, the resident watcher). */
+export const PROFILES = ['default', 'fast'] as const;
+export type Profile = (typeof PROFILES)[number];
+export const DEFAULT_PROFILE: Profile = 'default';
+
+export function parseProfile(s: string): Profile {
+  if (!(PROFILES as readonly string[]).includes(s)) throw new LabError(`--profile: expected ${PROFILES.join(' or ')}, got ${s}`);
+  return s as Profile;
+}

@@ -67,6 +67,8 @@ export const REPO_IN_HOST = '/opt/keepalived-mysql';
 export const BIN_DIR_IN_HOST = `${REPO_IN_HOST}/bin`;
 export const MYSQL_SOCKET = '/run/mysqld/mysqld.sock';
 export const KEEPALIVED_PID = '/run/keepalived.pid';
+/** The fast profile's watcher (keepalived-mysql watch): the lab writes its pid here as it starts it, as systemd would track it. */
+export const WATCH_PID = '/run/keepalived-mysql-watch.pid';
 export const CONFIG_PATH = '/etc/keepalived-mysql/config.json';
 /** The notify FIFO where the README's recommended wiring puts it. */
 export const NOTIFY_FIFO = '/run/keepalived-mysql/notify.fifo';

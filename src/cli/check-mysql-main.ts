@@ -2,10 +2,10 @@ import { parseArgs } from 'node:util';
 import { loadNodeConfig } from '../config/load.js';
 import { DEFAULT_CONFIG_PATH, type Config, type GroupReplicationConfig, type NodeConfig } from '../config/schema.js';
 import { AppError, describeError, isAppError } from '../errors.js';
-import { checkHealth, type HealthDeps, type HealthRun } from '../health/check.js';
-import { CHECK_RESERVE_MS } from '../config/check-budget.js';
+import type { HealthDeps, HealthRun } from '../health/check.js';
+import { checkRound, type Round, type RoundIo, type RoundRun } from '../health/round.js';
 import { actedFor, decisionFor, recordCheckEntry, type CheckJournalEntry } from '../health/decision-journal.js';
-import { describeAttempt, evaluate, isQuiet, type Attempt, type Verdict } from '../health/evaluate.js';
+import { describeAttempt, isQuiet, type Attempt, type Verdict } from '../health/evaluate.js';
 import type { GroupCheckDeps } from '../health/group-check.js';
 import { GROUP_ROLES, type GroupRole } from '../health/group-evaluate.js';
 import { localAddresses } from '../platform/ip.js';
@@ -25,9 +25,10 @@ import { createMysqldInspector } from '../platform/mysqld-inspector.js';
 import { readPidFile, readProcess, sendSigterm } from '../platform/procfs.js';
 import { installWatchdog } from '../platform/process.js';
 import { probeTcp } from '../platform/tcp-probe.js';
-import { readLocalGuard, runGuard, type GuardOutcome, type GuardPorts } from '../health/guard.js';
+import { readLocalGuard, type GuardOutcome } from '../health/guard.js';
 import { isolationEndpoints, probeAny, type Endpoint } from '../health/isolation.js';
-import { appendAsyncSwitch, readStepDown, writeStepDown, type StepDownRecord } from '../state/files.js';
+import { appendAsyncSwitch, readStepDown, WATCH_BEAT_FILE, writeStepDown } from '../state/files.js';
+import { beatIsFresh } from '../health/watch.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 export const CHECK_MYSQL_USAGE = `Usage: check-mysql [--config PATH] [--explain]
@@ -83,24 +84,17 @@ export function parseCheckMysqlArgs(argv: readonly string[]): CheckMysqlArgs {
 }
 
 /** The outside world of one run; tests replace parts of it. */
-export interface CheckMysqlIo {
+export interface CheckMysqlIo extends RoundIo {
   readonly stdout: (text: string) => void;
   readonly loadConfig: (path: string) => NodeConfig;
-  readonly health: (config: Config) => HealthDeps;
   readonly groupMember: (config: GroupReplicationConfig) => GroupCheckDeps;
   readonly processControl: ProcessControl;
   /** Opens the daily-rotated file log; only reached on a run that has something to say. */
   readonly openLog: (config: NodeConfig) => Promise<Logger>;
   /** Synchronous fsynced append to the decision journal: runs before the action it announces. */
   readonly record: (config: Config, entry: CheckJournalEntry) => void;
-  readonly guard: (config: Config) => GuardPorts;
-  readonly stepDown: {
-    read(config: Config): StepDownRecord | undefined;
-    /** Whether the peer's MySQL port answers (connect or refusal): the newer master is in sight again. */
-    peerInSight(config: Config, signal: AbortSignal): Promise<boolean>;
-    /** Asks notify to rejoin (it clears the marker once this node replicates, or finds no newer master); rate-limited. */
-    requestRejoin(config: Config, configPath: string): 'requested' | 'recently-requested';
-  };
+  /** Whether a resident watcher (fast profile) beats: it then runs the semi-sync guard, and this run does not. */
+  readonly watcherBeating: (config: Config) => boolean;
 }
 
 export const realCheckMysqlIo: CheckMysqlIo = {
@@ -146,6 +140,7 @@ export const realCheckMysqlIo: CheckMysqlIo = {
     return createFileLogger({ logDir: config.paths.logDir, stem: 'check-mysql', base: { command: 'check-mysql', node: config.node.name, pid: process.pid } });
   },
   record: (config, entry) => recordCheckEntry(config.paths.stateDir, entry, (line) => void process.stderr.write(`${line}\n`)),
+  watcherBeating: (config) => beatIsFresh(statSync(join(config.paths.stateDir, WATCH_BEAT_FILE), { throwIfNoEntry: false })?.mtimeMs, Date.now(), config.check),
 };
 
 const who = (config: Config): { node: string; pid: number; at: string } => ({ node: config.node.name, pid: process.pid, at: new Date().toISOString() });
@@ -184,19 +179,13 @@ async function checkOnce(
   config: Config,
   args: CheckMysqlArgs,
   io: CheckMysqlIo,
-  run: { signal: AbortSignal; startedAt: number; deadlineAt: number },
+  run: RoundRun,
 ): Promise<ExitCode> {
   const target = mysqlTarget(config);
-  const policy = {
-    retries: config.check.retries,
-    retryIntervalMs: config.check.retryIntervalMs,
-    attemptBudgetMs: config.mysql.connectTimeoutMs + config.mysql.queryTimeoutMs,
-    reserveMs: CHECK_RESERVE_MS,
-  };
-  const marker = await stepDownState(config, args.configPath, io, run.signal);
-  let health: HealthRun;
+  let round: Round;
   try {
-    health = withStepDown(await checkHealth(target, policy, io.health(config), run), marker.steppedDown);
+    // One actor for the semi-sync guard: while a watcher beats, the guard is its job.
+    round = await checkRound(config, args.configPath, target, io, run, !args.explain && !io.watcherBeating(config));
   } catch (err) {
     if (!isAppError(err) || err.code !== 'DEADLINE_EXCEEDED') throw err;
     if (args.explain) io.stdout(`verdict: none, ${err.message} (exit ${EXIT.DEADLINE})\n`);
@@ -204,11 +193,7 @@ async function checkOnce(
     await writeLog(io, config, run, (log) => log.error('no verdict: deadline passed; keepalived is left alone', { error: err.message, deadlineMs: config.check.deadlineMs }));
     throw err;
   }
-
-  const guard = health.verdict.status === 'healthy' && !args.explain
-    ? await runGuard(config, health.local, target, io.guard(config), run.signal)
-    : { action: 'none' as const, detail: '' };
-  if (guard.action === 'stepped-down') health = withStepDown(health, guard.detail);
+  const { health, guard } = round;
   const { verdict } = health;
   if (isQuiet(verdict) && guard.action === 'none' && !args.explain) return EXIT.OK;
 
@@ -222,29 +207,17 @@ async function checkOnce(
   if (args.explain) io.stdout(explainRun(config, health, stop, code));
   if (!isQuiet(verdict) || guard.action !== 'none') {
     await writeLog(io, config, run, (log) => {
-      if (marker.rejoin === 'requested') log.warn(`${config.peer.name}'s MySQL is in sight: asked notify to rejoin (it decides whether a newer master is there)`);
-      logGuard(log, guard);
+      logRound(log, config, round);
       if (!isQuiet(verdict)) logRun(log, target, health, stop, config, code);
     });
   }
   return code;
 }
 
-// A node a newer master fenced stays out of the VRRP race until that master is in sight again, then rejoins as BACKUP.
-async function stepDownState(config: Config, configPath: string, io: CheckMysqlIo, signal: AbortSignal): Promise<{ steppedDown?: string; rejoin?: 'requested' | 'recently-requested' }> {
-  const marker = io.stepDown.read(config);
-  if (marker === undefined) return {};
-  const summary = `stepped down at ${marker.at || '?'} by ${marker.by}${marker.term > 0 ? ` (term ${marker.term})` : ''}: ${marker.reason}`;
-  if (!(await io.stepDown.peerInSight(config, signal))) {
-    return { steppedDown: `${summary}; out of the VRRP race until ${config.peer.name}'s MySQL is in sight` };
-  }
-  return { steppedDown: `${summary}; out of the VRRP race until a rejoin clears the marker`, rejoin: io.stepDown.requestRejoin(config, configPath) };
-}
-
-function withStepDown(h: HealthRun, steppedDown: string | undefined): HealthRun {
-  if (steppedDown === undefined) return h;
-  const probes = { ...h.probes, steppedDown };
-  return { ...h, probes, verdict: evaluate(probes) };
+/** The lines every round with something to say starts with: a rejoin request, the semi-sync guard's action. */
+export function logRound(log: Logger, config: Config, round: Round): void {
+  if (round.rejoin === 'requested') log.warn(`${config.peer.name}'s MySQL is in sight: asked notify to rejoin (it decides whether a newer master is there)`);
+  logGuard(log, round.guard);
 }
 
 const REJOIN_REQUEST_EVERY_MS = 15_000;

@@ -37,6 +37,15 @@ export async function operatorMain(argv: readonly string[]): Promise<ExitCode> {
     });
 
   program
+    .command('watch')
+    .description('fast profile: a resident check-mysql, one round every check.watch.intervalMs, its verdict in <stateDir>/check.down for keepalived\'s track_file')
+    .option('--config <path>', 'node config', DEFAULT_CONFIG_PATH)
+    .action(async (opts: { config: string }) => {
+      const { watchMain } = await import('./watch-main.js');
+      code = await watchMain(opts);
+    });
+
+  program
     .command('render-config')
     .description('render a template (e.g. templates/keepalived.conf.tmpl): {{name}} placeholders from --values/--set')
     .argument('<template>', 'template file')

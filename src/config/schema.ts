@@ -90,6 +90,8 @@ export interface Config {
     readonly deadlineMs: number;
     readonly onDown: OnDown;
     readonly gateway?: GatewayGuard;
+    /** `keepalived-mysql watch` (the fast profile): one check round every intervalMs, the verdict in stateDir/check.down. */
+    readonly watch: { readonly intervalMs: number };
   };
   readonly notify: {
     readonly deadlineMs: number;
@@ -266,6 +268,7 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
   const doctorIn = asObject(root['doctor'] ?? {}, 'doctor', problems) ?? {};
   const alertsIn = root['alerts'] === undefined ? undefined : asObject(root['alerts'], 'alerts', problems);
   const gatewayIn = checkIn['gateway'] === undefined ? undefined : asObject(checkIn['gateway'], 'check.gateway', problems);
+  const watchIn = asObject(checkIn['watch'] ?? {}, 'check.watch', problems) ?? {};
   const witnessIn = pairOnly('witness', false);
   const witnessSshIn = witnessIn === undefined ? undefined : asObject(witnessIn['ssh'] ?? {}, 'witness.ssh', problems);
   const partitionIn = pairOnly('partition', false) ?? {};
@@ -282,7 +285,8 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
     [peerIn, 'peer.', ['name', 'host', 'mysqlPort', 'ssh', 'stateDir', 'binlogIndexFile', 'keepalivedPidFile']],
     [sshIn, 'peer.ssh.', ['user', 'port', 'identityFile', 'knownHostsFile', 'hostKeySha256', 'connectTimeoutMs', 'commandTimeoutMs']],
     [pathsIn, 'paths.', ['logDir', 'stateDir', 'keepalivedPidFile', 'mysqldPidFile']],
-    [checkIn, 'check.', ['retries', 'retryIntervalMs', 'deadlineMs', 'onDown', 'gateway']],
+    [checkIn, 'check.', ['retries', 'retryIntervalMs', 'deadlineMs', 'onDown', 'gateway', 'watch']],
+    [watchIn, 'check.watch.', ['intervalMs']],
     [notifyIn, 'notify.', ['deadlineMs', 'catchUpTimeoutMs', 'onCatchUpTimeout', 'killClientConnections', 'lockWaitMs', 'recoverOldMasterTail']],
     [gatewayIn ?? {}, 'check.gateway.', ['host', 'port', 'timeoutMs']],
     [keepalivedIn, 'keepalived.', ['confFile', 'peerConfFile']],
@@ -346,6 +350,7 @@ export function parseNodeConfig(input: unknown, hints: ConfigInputHints): NodeCo
     deadlineMs: int(checkIn, 'check.', 'deadlineMs', 4000, 100, 600_000),
     onDown: oneOf(checkIn, 'check.', 'onDown', ['exit', 'stop-keepalived'] as const, 'exit'),
     ...(gateway !== undefined ? { gateway } : {}),
+    watch: { intervalMs: int(watchIn, 'check.watch.', 'intervalMs', 200, 50, 10_000) },
   };
   if (pair && witness === undefined && gateway === undefined) {
     problems.push('witness: configure a witness (recommended) or check.gateway: a node must be able to tell that it is the isolated one');

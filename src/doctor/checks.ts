@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { TAKEOVER_FILE, WEIGHT_FILE } from '../state/files.js';
+import { beatIsFresh } from '../health/watch.js';
+import { CHECK_DOWN_FILE, TAKEOVER_FILE, WATCH_BEAT_FILE, WEIGHT_FILE } from '../state/files.js';
 
 // doctor's rules as pure functions: facts in, one PASS/WARN/FAIL line each (with the fix) out. No I/O here.
 
@@ -288,6 +289,26 @@ export function switchoverTrackChecks(k: KeepalivedConfFacts, path: string, conf
         : `${file} reads ${JSON.stringify(value)}: ${t.leftOver}, by a switchover still running or one that died`,
       text === undefined ? 'start keepalived with the rendered keepalived.conf (track_file … init_file 0)' : `unless a switchover is running: echo 0 > ${file}`)];
   });
+}
+
+/**
+ * The fast profile: keepalived tracks <stateDir>/check.down, which only a running `keepalived-mysql watch` keeps true.
+ * A watcher that does not beat leaves the file at its last value (check-mysql is then the only detection).
+ */
+export function watchChecks(k: KeepalivedConfFacts, config: Config, beatMs: number | undefined, now: number, trackValue: string | undefined): Finding[] {
+  const file = posix.join(config.paths.stateDir, CHECK_DOWN_FILE);
+  const beat = posix.join(config.paths.stateDir, WATCH_BEAT_FILE);
+  const tracked = k.trackFiles.some((b) => b.file !== undefined && posix.normalize(b.file) === file);
+  const fresh = beatIsFresh(beatMs, now, config.check);
+  const unit = 'systemctl enable --now keepalived-mysql-watch (templates/keepalived-mysql-watch.service)';
+  if (!tracked) {
+    return fresh ? [warn('watch.wired', `keepalived-mysql watch beats (${beat}) but no track_file reads ${file}: its verdicts reach nobody`,
+      'render keepalived.conf from templates/keepalived-fast.conf.tmpl, or stop the watcher')] : [];
+  }
+  const ago = beatMs === undefined ? 'never' : `${Math.round(now - beatMs)} ms ago`;
+  return [fresh
+    ? pass('watch.beat', `keepalived-mysql watch beats (last round ended ${ago}); ${file} reads ${trackValue ?? 'nothing'}`)
+    : fail('watch.beat', `keepalived tracks ${file} but no watcher beats (${beat}: ${ago}): the file keeps ${trackValue ?? 'nothing'}; only check-mysql detects a failure`, unit)];
 }
 
 export function exitFor(findings: readonly Finding[]): 'ok' | 'fail' {

@@ -1,4 +1,4 @@
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { describeError, isAppError } from '../errors.js';
 import { mysqlTarget, peerMysqlTarget } from '../mysql/targets.js';
@@ -7,8 +7,9 @@ import { doctorVariables, nameValueRows, serverClockMs, showGrants, type Stateme
 import type { MysqlTarget, Row, SqlClient, SqlConnector } from '../mysql/types.js';
 import { deadline, withSignal } from '../platform/deadline.js';
 import type { PeerFilesConnector } from '../ssh/types.js';
+import { CHECK_DOWN_FILE, WATCH_BEAT_FILE } from '../state/files.js';
 import {
-  bootReadOnlyCheck, clockSkewCheck, keepalivedChecks, pairChecks, parseKeepalivedConf, serverChecks, switchoverTrackChecks,
+  bootReadOnlyCheck, clockSkewCheck, keepalivedChecks, pairChecks, parseKeepalivedConf, serverChecks, switchoverTrackChecks, watchChecks,
   type Finding, type ServerFacts,
 } from './checks.js';
 
@@ -22,6 +23,8 @@ export interface DoctorPorts {
   readonly printDefaults: (myCnf: string | undefined) => Promise<string | undefined>;
   readonly mode: (path: string) => number | undefined;
   readonly writable: (path: string) => boolean;
+  /** A file's mtime in ms; undefined when it does not exist. */
+  readonly mtimeMs: (path: string) => number | undefined;
   readonly keepalived: () => { running: boolean; detail: string };
   readonly now: () => number;
 }
@@ -112,6 +115,8 @@ export async function runDoctor(config: Config, configPath: string, ports: Docto
     const conf = parseKeepalivedConf(confText);
     out.push(...keepalivedChecks(conf, config.keepalived.confFile, config, peerVrids));
     out.push(...switchoverTrackChecks(conf, config.keepalived.confFile, config, ports.readFile));
+    const state = (f: string): string => join(config.paths.stateDir, f);
+    out.push(...watchChecks(conf, config, ports.mtimeMs(state(WATCH_BEAT_FILE)), ports.now(), ports.readFile(state(CHECK_DOWN_FILE))?.trim()));
   }
   const ka = ports.keepalived();
   out.push(ka.running

@@ -8,7 +8,8 @@ import type { Verdict } from './evaluate.js';
 const CHECK_DECISIONS_FILE = 'check-decisions.jsonl';
 const MAX_BYTES = 1024 * 1024;
 
-export type CheckAction = 'stop-keepalived' | 'exit' | 'none';
+/** track-file: the resident watcher (fast profile) writes stateDir/check.down, which keepalived tracks. */
+export type CheckAction = 'stop-keepalived' | 'exit' | 'none' | 'track-file';
 
 /** Written before acting: what was seen and what is about to be done. */
 export interface CheckDecision {

@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../errors.js';
 import { writeFileAtomic } from '../platform/atomic-write.js';
@@ -40,6 +40,10 @@ export const ASYNC_SWITCH_FILE = 'semisync-async.jsonl';
 export const WEIGHT_FILE = 'switchover.weight';
 /** keepalived's track_file (weight 254): 1 lifts the node to the top priority while a switchover hands over to it. */
 export const TAKEOVER_FILE = 'switchover.takeover';
+/** keepalived's track_file in the fast profile (weight 0): the resident watcher's verdict, 1 down, 0 healthy. */
+export const CHECK_DOWN_FILE = 'check.down';
+/** The watcher's heartbeat: its pid and interval, and an mtime it moves after every round. */
+export const WATCH_BEAT_FILE = 'watch.beat';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -68,6 +72,8 @@ function parseJson(text: string, where: string): unknown {
 }
 
 function readIfPresent(path: string): string | undefined {
+  // Usually there is no file: existsSync says so without building an ENOENT error (check-mysql and the watcher ask every round).
+  if (!existsSync(path)) return undefined;
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {

@@ -7,6 +7,7 @@ import { teardown } from '../../lab/lab.js';
 import { drillName, drillPlan } from '../../lab/plan.js';
 import { markdownMaxTable, markdownTable, timelineSvg } from '../../lab/report.js';
 import { SCENARIOS } from '../../lab/scenarios.js';
+import { DEFAULT_PROFILE, parseProfile } from '../../lab/settings.js';
 import { REPO } from '../../lab/topology.js';
 
 // The failover drills as a test, the same list as `npm run drill`: every scenario with the recommended setting
@@ -14,10 +15,11 @@ import { REPO } from '../../lab/topology.js';
 // never have two writable VIP holders, never acknowledge on the old master once the new one has, and end in the
 // expected topology — except what a no-witness setting's documented trade-off allows, which is reported.
 // Needs root, mariadbd and keepalived; skips locally without them and fails under CI=true.
-// KM_DRILL_SCENARIOS=a,b@no-witness-async limits the run (scenario or drill names).
+// KM_DRILL_SCENARIOS=a,b@no-witness-async limits the run (scenario or drill names); KM_DRILL_PROFILE=fast runs the fast profile.
 
 const CI = process.env['CI'] === 'true';
 const only = (process.env['KM_DRILL_SCENARIOS'] ?? '').split(',').filter(Boolean);
+const profile = parseProfile(process.env['KM_DRILL_PROFILE'] ?? DEFAULT_PROFILE);
 const chosen = drillPlan(SCENARIOS).filter((d) => only.length === 0 || only.includes(d.scenario.name) || only.includes(drillName(d.scenario.name, d.setting)));
 
 function skipReason(): string | undefined {
@@ -60,7 +62,7 @@ describe('failover drills', { concurrency: 1 }, () => {
         t.skip(notReady);
         return;
       }
-      const r = await runDrill(sc, { setting }, (s) => t.diagnostic(s), join(outDir, 'logs', name));
+      const r = await runDrill(sc, { setting, profile }, (s) => t.diagnostic(s), join(outDir, 'logs', name));
       results.push(r);
       mkdirSync(outDir, { recursive: true });
       writeFileSync(join(outDir, `${name}.svg`), timelineSvg(r));

@@ -50,6 +50,7 @@ export async function doctorMain(opts: DoctorOptions, io: { stdout(text: string)
         return false;
       }
     },
+    mtimeMs: (path) => statSync(path, { throwIfNoEntry: false })?.mtimeMs,
     keepalived: () => keepalivedAlive(config),
     now: () => Date.now(),
   };

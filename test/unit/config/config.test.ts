@@ -48,7 +48,7 @@ describe('parseConfig', () => {
 
   it('when only the required keys are given then every default is filled in', () => {
     const c = parseConfig(minimal(), hints);
-    assert.deepEqual(c.check, { retries: 2, retryIntervalMs: 500, deadlineMs: 4000, onDown: 'exit' });
+    assert.deepEqual(c.check, { retries: 2, retryIntervalMs: 500, deadlineMs: 4000, onDown: 'exit', watch: { intervalMs: 200 } });
     assert.deepEqual(c.partition, { withoutWitness: 'fence' });
     assert.equal(c.witness?.ssh.user, 'root');
     assert.equal(c.witness?.forwardTimeoutMs, 500);
@@ -61,6 +61,8 @@ describe('parseConfig', () => {
   const bad: { name: string; patch: (c: ReturnType<typeof minimal>) => unknown; key: RegExp }[] = [
     { name: 'a port out of range', patch: (c) => ({ ...c, mysql: { ...c.mysql, port: 70000 } }), key: /mysql\.port: expected an integer from 1 to 65535, got 70000/ },
     { name: 'an unknown key', patch: (c) => ({ ...c, check: { retrys: 3 } }), key: /check\.retrys: unknown key/ },
+    { name: 'a watch interval below 50 ms', patch: (c) => ({ ...c, check: { watch: { intervalMs: 10 } } }), key: /check\.watch\.intervalMs/ },
+    { name: 'an unknown watch key', patch: (c) => ({ ...c, check: { watch: { interval: 200 } } }), key: /check\.watch\.interval: unknown key/ },
     { name: 'a wrong onDown', patch: (c) => ({ ...c, check: { onDown: 'pkill' } }), key: /check\.onDown: expected one of "exit", "stop-keepalived"/ },
     { name: 'neither a witness nor a gateway', patch: ({ witness: _w, ...c }) => c, key: /witness: configure a witness \(recommended\) or check\.gateway/ },
     { name: 'a witness without a host key check', patch: (c) => ({ ...c, witness: { host: 'w', ssh: {} } }), key: /witness\.ssh\.knownHostsFile: set knownHostsFile or hostKeySha256/ },

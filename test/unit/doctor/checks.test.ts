@@ -3,9 +3,15 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../../src/config/schema.js';
-import { bootReadOnlyCheck, clockSkewCheck, parseKeepalivedConf, switchoverTrackChecks } from '../../../src/doctor/checks.js';
+import { bootReadOnlyCheck, clockSkewCheck, parseKeepalivedConf, switchoverTrackChecks, watchChecks } from '../../../src/doctor/checks.js';
 
 const template = readFileSync(fileURLToPath(new URL('../../../../templates/keepalived.conf.tmpl', import.meta.url)), 'utf8');
+
+const config = parseConfig({
+  node: { name: 'db1' }, mysql: { user: 'k', password: 'k' }, replication: { user: 'r', password: 'r' },
+  peer: { name: 'db2', host: '10.0.0.2', ssh: { hostKeySha256: `SHA256:${'A'.repeat(43)}` } },
+  paths: { stateDir: '/var/lib/keepalived-mysql' }, check: { gateway: { host: '10.0.0.254' } },
+}, { configReadableByOthers: false, readPasswordFile: () => 'x' });
 
 describe('doctor checks', () => {
   it('when the shipped keepalived.conf template is parsed then its script, instance and wiring are found', () => {
@@ -32,12 +38,25 @@ describe('doctor checks', () => {
     assert.deepEqual([clockSkewCheck(-250, 'b').level, clockSkewCheck(600, 'b').level, clockSkewCheck(-1500, 'b').level], ['PASS', 'WARN', 'FAIL']);
   });
 
+  describe('the fast profile (track_file on <stateDir>/check.down, written by keepalived-mysql watch)', () => {
+    const fast = parseKeepalivedConf(readFileSync(fileURLToPath(new URL('../../../../keepalived/node-a-fast.conf', import.meta.url)), 'utf8'));
+    const plain = parseKeepalivedConf(template.replace(/\{\{stateDir\}\}/g, '/var/lib/keepalived-mysql'));
+    const now = 1_000_000;
+    const levels = (k: typeof fast, beatMs: number | undefined): string[] => watchChecks(k, config, beatMs, now, '0').map((f) => `${f.id} ${f.level}`);
+
+    it('when keepalived tracks check.down then a fresh beat passes and a stale or missing one fails', () => {
+      assert.deepEqual(levels(fast, now - 300), ['watch.beat PASS']);
+      assert.deepEqual(levels(fast, now - 60_000), ['watch.beat FAIL']);
+      assert.match(watchChecks(fast, config, undefined, now, '0')[0]?.message ?? '', /no watcher beats .*never.* the file keeps 0; only check-mysql detects a failure/);
+    });
+
+    it('when keepalived does not track check.down then nothing is said, unless a watcher beats for nobody', () => {
+      assert.deepEqual(levels(plain, undefined), []);
+      assert.deepEqual(levels(plain, now - 300), ['watch.wired WARN']);
+    });
+  });
+
   describe('the switchover wiring (track_file on <stateDir>/switchover.weight, weight 0)', () => {
-    const config = parseConfig({
-      node: { name: 'db1' }, mysql: { user: 'k', password: 'k' }, replication: { user: 'r', password: 'r' },
-      peer: { name: 'db2', host: '10.0.0.2', ssh: { hostKeySha256: `SHA256:${'A'.repeat(43)}` } },
-      paths: { stateDir: '/var/lib/keepalived-mysql' }, check: { gateway: { host: '10.0.0.254' } },
-    }, { configReadableByOthers: false, readPasswordFile: () => 'x' });
     const rendered = template.replace(/\{\{stateDir\}\}/g, '/var/lib/keepalived-mysql/');
     const idle = { '/var/lib/keepalived-mysql/switchover.weight': '0\n', '/var/lib/keepalived-mysql/switchover.takeover': '0\n' };
     const levels = (text: string, files: Record<string, string> = idle): string[] =>

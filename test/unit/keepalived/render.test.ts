@@ -46,6 +46,22 @@ for (const node of ['a', 'b']) {
   });
 }
 
+for (const node of ['a', 'b']) {
+  test(`golden: keepalived/node-${node}-fast.conf is the render of templates/keepalived-fast.conf.tmpl`, () => {
+    const template = readFileSync(join(ROOT, 'templates', 'keepalived-fast.conf.tmpl'), 'utf8');
+    const sample = readFileSync(join(ROOT, 'keepalived', `node-${node}-fast.conf`), 'utf8');
+    assert.equal(renderTemplate(template, sampleValues(`node-${node}-fast`)), sample);
+  });
+}
+
+test('the fast template is the FIFO wiring with VRRPv3 0.2 s adverts, a real-time VRRP process, the watcher\'s track file and check-mysql still every second', () => {
+  const t = readFileSync(join(ROOT, 'templates', 'keepalived-fast.conf.tmpl'), 'utf8');
+  for (const needle of ['vrrp_version 3', 'advert_int 0.2\n', 'vrrp_rt_priority', 'file "{{stateDir}}/check.down"', 'km_check weight 0', 'km_switchover weight 0',
+    'km_takeover weight 254', 'interval 1\n', 'fall 1', 'rise 2', 'state BACKUP', 'nopreempt', 'vrrp_notify_fifo_script']) {
+    assert.ok(t.includes(needle), `lacks ${needle}`);
+  }
+});
+
 test('the keepalived templates wire both bins, BACKUP + nopreempt, advert_int 1, fall 1 rise 2', () => {
   for (const name of ['keepalived.conf.tmpl', 'keepalived-fifo.conf.tmpl']) {
     const t = readFileSync(join(ROOT, 'templates', name), 'utf8');

@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { keepalivedFiles, knownHostsLine, nodeConfig, witnessAuthorizedKeys } from '../../../lab/node-files.js';
+import { keepalivedFiles, keepalivedSampleFile, knownHostsLine, nodeConfig, witnessAuthorizedKeys } from '../../../lab/node-files.js';
+import { parseProfile } from '../../../lab/settings.js';
 import { REPO } from '../../../lab/topology.js';
 import { renderTemplate } from '../../../src/keepalived/render.js';
 
@@ -67,7 +68,7 @@ describe('keepalived.conf from keepalived/node-*.values.json', () => {
   for (const wiring of ['fifo', 'script'] as const) {
     it(`when the ${wiring} wiring is rendered then the template takes every value and only site values differ from the sample`, () => {
       const sample = JSON.parse(read('keepalived/node-a.values.json')) as Json;
-      const k = keepalivedFiles(sample, 'a', wiring, '/opt/keepalived-mysql/bin');
+      const k = keepalivedFiles(sample, 'a', wiring, '/opt/keepalived-mysql/bin', 'default');
       const text = renderTemplate(read(`templates/${k.template}`), k.values);
       assert.match(text, /virtual_ipaddress \{\n\s+10\.213\.0\.100\/24 dev eth0/);
       assert.match(text, new RegExp(`timeout ${String(sample['checkTimeoutS'])}\\n`));
@@ -77,6 +78,32 @@ describe('keepalived.conf from keepalived/node-*.values.json', () => {
       if (wiring === 'fifo') assert.match(text, /vrrp_notify_fifo \/run\/keepalived-mysql\/notify\.fifo\n/);
     });
   }
+});
+
+describe('--profile fast', () => {
+  it('when the fast profile is rendered then it takes the fast template and its documented sample, and only site values differ', () => {
+    assert.equal(keepalivedSampleFile('b', 'fast'), 'keepalived/node-b-fast.values.json');
+    assert.equal(keepalivedSampleFile('b', 'default'), 'keepalived/node-b.values.json');
+    const sample = JSON.parse(read(keepalivedSampleFile('a', 'fast'))) as Json;
+    const k = keepalivedFiles(sample, 'a', 'fifo', '/opt/keepalived-mysql/bin', 'fast');
+    assert.equal(k.template, 'keepalived-fast.conf.tmpl');
+    const text = renderTemplate(read(`templates/${k.template}`), k.values);
+    assert.match(text, /vrrp_version 3\n/);
+    assert.match(text, /advert_int 0\.2\n/);
+    assert.match(text, /file "\/var\/lib\/keepalived-mysql\/check\.down"/);
+    assert.match(text, /script "\/opt\/keepalived-mysql\/bin\/check-mysql --config/);
+    assert.deepEqual(changed(sample, k.values).filter((x) => !new Set(['//', 'binDir', 'vip']).has(x)), []);
+  });
+
+  it('when the fast profile is asked for with the script wiring then it is refused (the fast template is the FIFO wiring)', () => {
+    const sample = JSON.parse(read(keepalivedSampleFile('a', 'fast'))) as Json;
+    assert.throws(() => keepalivedFiles(sample, 'a', 'script', '/opt/keepalived-mysql/bin', 'fast'), /--profile fast is the notify FIFO wiring/);
+  });
+
+  it('when --profile names something else then it is refused naming both profiles', () => {
+    assert.equal(parseProfile('fast'), 'fast');
+    assert.throws(() => parseProfile('turbo'), /--profile: expected default or fast, got turbo/);
+  });
 });
 
 describe('the witness host', () => {
