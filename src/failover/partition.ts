@@ -238,15 +238,15 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
   const { config, ports } = ctx;
   const marker = ports.state.stepDown();
   const localTerm = ports.state.term();
-  // A peer that answers or refuses does so within the head start, and a hung one's host accepts TCP: only a silent
-  // one gets the witness session opened beside the direct attempt (ssh2's load and handshake cost CPU).
+  // A host that is up accepts or refuses the bare TCP connect within the head start (a hung mysqld's host accepts too):
+  // only a silent one gets the witness session opened beside the direct attempt (ssh2's handshake costs CPU).
   const target = peerMysqlTarget(config);
   const tcp = ports.tcpAnswer(target.host, target.port, target.connectTimeoutMs, signal);
   let tcpNow: TcpAnswer | undefined;
   void tcp.then((a) => { tcpNow = a; });
   const attempt = peerDirect(ctx, signal, tcp);
-  const early = await Promise.race([attempt, ports.clock.sleep(WITNESS_HEAD_START_MS, signal).then(() => undefined, () => undefined)]);
-  const silentSoFar = early === undefined ? tcpNow !== 'accepted' : early.kind === 'silent';
+  const early = await Promise.race([attempt, ports.clock.sleep(TCP_HEAD_START_MS, signal).then(() => undefined, () => undefined)]);
+  const silentSoFar = early === undefined ? tcpNow === undefined || tcpNow === 'silent' : early.kind === 'silent';
   const pending = config.witness !== undefined && silentSoFar ? connectWitness(ctx, signal) : undefined;
   // Asked beside the rest of the direct attempt: a host that is off answers neither, and both waits then overlap.
   const viaWitness = pending === undefined ? undefined : reachPeerViaWitness(ctx, pending, signal);
@@ -333,7 +333,8 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
     if (direct.kind === 'answered') direct.client.close();
   }
 }
-const WITNESS_HEAD_START_MS = 150;
+// A SYN-ACK or a refusal on a LAN comes back in well under a millisecond; a slower link only opens the witness for nothing.
+const TCP_HEAD_START_MS = 30;
 
 // The peer is silent directly: the IO thread on that link is stopped while the witness is asked (a semi-sync replica's
 // STOP first tries to reach its master, up to rpl_semi_sync_slave_kill_conn_timeout). false, logged: the plan stops it.
