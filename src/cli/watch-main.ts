@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import type { HealthDeps } from '../health/check.js';
 import { readLocalGuard } from '../health/guard.js';
+import { heldWhileAnswered } from '../health/isolation.js';
 import { checkRound, type RoundIo } from '../health/round.js';
 import { beatIsFresh, watchLoop, type TrackValue, type WatchPorts } from '../health/watch.js';
 import type { Logger } from '../log/types.js';
@@ -22,7 +23,8 @@ import { EXIT, type ExitCode } from './exit-codes.js';
 const ROUND_WATCHDOG_GRACE_MS = 1000;
 // How long a stop waits for the log to flush.
 const LOG_CLOSE_MS = 2000;
-// The semi-sync guard reads and acts at check-mysql's cadence: every round would add two queries' CPU for nothing.
+// The semi-sync guard reads and acts, and the isolation guard's answer holds, at check-mysql's cadence: every round
+// would add two queries' and two TCP connects' CPU for nothing.
 const GUARD_EVERY_MS = 1000;
 
 export async function watchMain(opts: { config: string }): Promise<ExitCode> {
@@ -62,6 +64,7 @@ export function watchPorts(config: Config, configPath: string, kept: KeptConnect
   const health: HealthDeps = {
     ...real,
     connector: kept,
+    ...(real.isolation !== undefined ? { isolation: heldWhileAnswered(real.isolation, systemClock, GUARD_EVERY_MS) } : {}),
     readLocal: async (client, signal) => {
       if (Date.now() - guardReadAt < GUARD_EVERY_MS) return undefined;
       guardReadAt = Date.now();

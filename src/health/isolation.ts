@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import type { Clock } from '../platform/clock.js';
 import type { IsolationFinding } from './evaluate.js';
 
 // A node is isolated when nothing else answers it: neither its peer nor the witness (or gateway). Asking the peer
@@ -42,4 +43,20 @@ export function probeAny(endpoints: readonly Endpoint[], probe: (e: Endpoint, s:
     }
     if (endpoints.length === 0) resolve({ answered: true, detail: 'no endpoints configured', ms: 0 });
   });
+}
+
+/**
+ * The resident watcher's isolation guard at check-mysql's cadence: an answer holds for `everyMs`, a silence is asked
+ * again every round. Two TCP connects every 200 ms were a third of a healthy round's CPU, and a node that is cut off
+ * is still found within everyMs plus one probe.
+ */
+export function heldWhileAnswered(probe: (signal: AbortSignal) => Promise<IsolationFinding>, clock: Clock, everyMs: number)
+  : (signal: AbortSignal) => Promise<IsolationFinding> {
+  let held: { finding: IsolationFinding; at: number } | undefined;
+  return async (signal) => {
+    if (held !== undefined && clock.now() - held.at < everyMs) return held.finding;
+    const finding = await probe(signal);
+    held = finding.answered ? { finding, at: clock.now() } : undefined;
+    return finding;
+  };
 }

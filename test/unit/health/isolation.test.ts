@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../../src/config/schema.js';
 import type { IsolationFinding } from '../../../src/health/evaluate.js';
-import { isolationEndpoints, probeAny, type Endpoint } from '../../../src/health/isolation.js';
+import { heldWhileAnswered, isolationEndpoints, probeAny, type Endpoint } from '../../../src/health/isolation.js';
 
 const hints = { configReadableByOthers: false, readPasswordFile: () => 'x' };
 const base = {
@@ -40,5 +40,26 @@ describe('probeAny', () => {
     const f = await probeAny([e('peer'), e('gateway')], after(5, false), new AbortController().signal);
     assert.equal(f.answered, false);
     assert.match(f.detail, /peer silent; gateway silent|gateway silent; peer silent/);
+  });
+});
+
+describe('heldWhileAnswered (the watcher\'s isolation guard)', () => {
+  it('holds an answer for everyMs, and asks again every round once a probe is silent', async () => {
+    let now = 0;
+    const clock = { now: () => now, sleep: async () => undefined };
+    const answers = [true, true, false, false, true];
+    let asked = 0;
+    const probe = async (): Promise<IsolationFinding> => {
+      const answered = answers[asked++] ?? true;
+      return { answered, detail: answered ? 'peer answers' : 'all silent', ms: 1 };
+    };
+    const guard = heldWhileAnswered(probe, clock, 1000);
+    const seen: boolean[] = [];
+    for (const t of [0, 200, 1000, 1500, 2000, 2200, 2400]) {
+      now = t;
+      seen.push((await guard(AbortSignal.timeout(1000))).answered);
+    }
+    assert.deepEqual(seen, [true, true, true, true, false, false, true]);
+    assert.equal(asked, 5, 'probed at 0, 1000 and 2000 (a held answer expired), 2200 and 2400 (after a silence: every round)');
   });
 });
