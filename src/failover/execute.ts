@@ -238,11 +238,23 @@ const fence = (rt: Runtime, step: Extract<Step, { kind: 'fence' }>, signal: Abor
 
 /** Kills client sessions (a commit waiting for its semi-sync ack blocks SET read_only), fences, kills late arrivals. */
 export async function fenceOn(ctx: FenceContext, c: SqlClient, step: Extract<Step, { kind: 'fence' }>, signal: AbortSignal): Promise<void> {
-  if (step.killClients) await killClientConnections(ctx, c, step.where, step.name, signal);
-  await ctx.steps.sql(c, step.name, step.where, step.statements, signal, step.timeoutMs);
+  const until = Date.now() + step.timeoutMs;
+  for (;;) {
+    if (step.killClients) await killClientConnections(ctx, c, step.where, step.name, signal);
+    try {
+      await ctx.steps.sql(c, step.name, step.where, step.statements, signal, step.timeoutMs);
+      break;
+    } catch (err) {
+      // A client that reconnected between the kill and the fence (a pool still on this address) started a commit that
+      // waits for a semi-sync ack, and read_only waits for it: kill again and retry, within the step's own timeout.
+      if (!step.killClients || (err as { errno?: number }).errno !== ER_LOCK_WAIT_TIMEOUT || Date.now() >= until) throw err;
+      ctx.ports.log.warn(`the fence on ${step.where} waited on a commit that began after the kill: killing client sessions again`, { step: step.name });
+    }
+  }
   // Sessions that connected between the first kill and the fence: read-only now, but pools must move to the VIP.
   if (step.killClients) await killClientConnections(ctx, c, step.where, step.name, signal);
 }
+const ER_LOCK_WAIT_TIMEOUT = 1205;
 
 async function killClientConnections(ctx: FenceContext, c: SqlClient, where: string, step: string, signal: AbortSignal): Promise<void> {
   const { config, steps, ports } = ctx;

@@ -191,7 +191,10 @@ function describeStep(s: Step): string[] {
     case 'fence': return [
       ...(s.killClients ? [`[${s.name}] ${s.where}: KILL each client session (process list; keeps replication, system and toolkit accounts)`] : []),
       ...at(s.where, s.statements).map((l) => `${l} (waits up to ${s.timeoutMs} ms)`),
-      ...(s.killClients ? [`[${s.name}] ${s.where}: KILL client sessions that connected meanwhile`] : []),
+      ...(s.killClients ? [
+        `[${s.name}] ${s.where}: on a lock wait timeout (a commit that began after the kill), KILL again and retry, up to ${s.timeoutMs} ms`,
+        `[${s.name}] ${s.where}: KILL client sessions that connected meanwhile`,
+      ] : []),
     ];
     case 'connect-ssh': return [`[${s.name}] open an SSH session to the old master in the background`];
     case 'catch-up': return [`[${s.name}] local: wait up to ${s.timeoutMs} ms for ${

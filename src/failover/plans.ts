@@ -2,7 +2,7 @@ import type { Config, OnCatchUpTimeout } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import type { Dialect } from '../mysql/dialect.js';
 import { changeSourceTimers,
-  durableCommits, fenceWrites, openWrites, resetReplicaAll, semiSyncFor, startReplica, startReplicaIoThread, startReplicaSqlThread,
+  durableCommits, fenceWrites, lockWaitTimeout, openWrites, resetReplicaAll, semiSyncFor, startReplica, startReplicaIoThread, startReplicaSqlThread,
   stopReplica, stopReplicaIoThread, stopReplicaSqlThread, type ReplicaStatus, type Statement,
 } from '../mysql/queries.js';
 import type { BinlogTail } from '../ssh/types.js';
@@ -135,13 +135,16 @@ function fenceTimeoutMs(config: Config, d: Dialect): number {
   return Math.max(config.mysql.queryTimeoutMs, Math.min(d.semiSync.timeoutMs + 1000, FENCE_CAP_MS));
 }
 const FENCE_CAP_MS = 5000;
+const FENCE_TRY_S = 1;
 
 /** A fence step: the fence itself plus two rounds of kills. */
 export function fence(config: Config, d: Dialect, name: 'fence-old-master' | 'fence-local' | 'fence-old-master-via-witness' | 'fence-stale-peer',
   where: string): Extract<Step, { kind: 'fence' }> {
   const timeoutMs = fenceTimeoutMs(config, d);
   return {
-    kind: 'fence', name, on: name === 'fence-local' ? 'local' : 'peer', where, statements: fenceWrites(d), timeoutMs,
+    kind: 'fence', name, on: name === 'fence-local' ? 'local' : 'peer', where, timeoutMs,
+    // Each try waits at most a second for a commit in progress; the executor kills client sessions and tries again.
+    statements: config.notify.killClientConnections ? [lockWaitTimeout(FENCE_TRY_S), ...fenceWrites(d)] : fenceWrites(d),
     budgetMs: timeoutMs + 2 * config.mysql.queryTimeoutMs + 1000, killClients: config.notify.killClientConnections,
   };
 }

@@ -123,6 +123,9 @@ export function fenceWrites(d: Dialect): Statement[] {
     : [stmt('SET GLOBAL read_only = 1')];
 }
 
+/** How long this session's SET read_only waits for commits in progress (whole seconds) before it gives up. */
+export const lockWaitTimeout = (seconds: number): Statement => stmt('SET SESSION lock_wait_timeout = ?', [seconds]);
+
 /** Opens writes: super_read_only must be cleared first (read_only=0 alone is refused while it is on). */
 export function openWrites(d: Dialect): Statement[] {
   return d.superReadOnly

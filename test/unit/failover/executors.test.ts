@@ -32,6 +32,8 @@ const config: Config = parseConfig({
 
 interface ScriptedServer {
   executed: string[];
+  /** How many fences still time out waiting for a commit lock (ER_LOCK_WAIT_TIMEOUT), as behind a commit that began after the kill. */
+  lockWaits?: number;
   waits: unknown[][];
   replica: Row | undefined;
   answer(sql: string, params: readonly unknown[]): Row[];
@@ -76,6 +78,10 @@ function connectorFor(servers: Record<number, ScriptedServer | 'refused'>): SqlC
         query: async <T extends Row>(sql: string, params?: readonly unknown[]) => server.answer(sql, params ?? []) as T[],
         execute: async (sql: string, params?: readonly unknown[]) => {
           server.executed.push(params && params.length > 0 ? `${sql} ${JSON.stringify(params)}` : sql);
+          if (sql === 'SET GLOBAL super_read_only = 1' && (server.lockWaits ?? 0) > 0) {
+            server.lockWaits = (server.lockWaits ?? 0) - 1;
+            throw Object.assign(new Error('Lock wait timeout exceeded; try restarting transaction'), { errno: 1205 });
+          }
           if (sql === 'STOP REPLICA' && server.replica) server.replica = { ...server.replica, Replica_IO_Running: 'No', Replica_SQL_Running: 'No' };
           if (sql === 'RESET REPLICA ALL') server.replica = undefined;
           return { affectedRows: 0 };
@@ -157,8 +163,18 @@ describe('promotion and demotion on MySQL 8.4 (transcribed answers, scripted cli
       (err: Error & { code?: string }) => err.code === 'ERRANT_TRANSACTIONS' && err.message.includes('uuid-a:11-12'));
     // Kill first (a commit waiting for a semi-sync ack would block the fence), fence, then kill late arrivals.
     assert.deepEqual(local.executed,
-      ['KILL CONNECTION ? [50]', 'SET GLOBAL super_read_only = 1', 'SET GLOBAL read_only = 1', 'KILL CONNECTION ? [50]']);
+      ['KILL CONNECTION ? [50]', 'SET SESSION lock_wait_timeout = ? [1]', 'SET GLOBAL super_read_only = 1', 'SET GLOBAL read_only = 1', 'KILL CONNECTION ? [50]']);
     assert.deepEqual(peer.executed, []);
+  });
+
+  it('when a commit begins between the kill and the fence then the fence kills again and retries instead of waiting it out', async () => {
+    const local = mysql84Server({ readOnly: 0, replica: undefined, executed: 'uuid-a:1-12', subtract: 'uuid-a:11-12' });
+    local.lockWaits = 1;
+    const peer = mysql84Server({ readOnly: 0, replica: undefined, executed: 'uuid-a:1-10' });
+    const ctx = context(connectorFor({ 3306: peer, 3307: local }), []);
+    await assert.rejects(handleTransition('BACKUP', ctx, AbortSignal.timeout(5000)), (err: Error & { code?: string }) => err.code === 'ERRANT_TRANSACTIONS');
+    const tryFence = ['KILL CONNECTION ? [50]', 'SET SESSION lock_wait_timeout = ? [1]', 'SET GLOBAL super_read_only = 1'];
+    assert.deepEqual(local.executed, [...tryFence, ...tryFence, 'SET GLOBAL read_only = 1', 'KILL CONNECTION ? [50]']);
   });
 
   it('when BACKUP is clean then replication uses CHANGE REPLICATION SOURCE TO with auto-position and semi-sync replica on before START', async () => {
@@ -259,7 +275,7 @@ describe('MASTER with gtid_mode=OFF and an old master that answers (the 8.4 answ
     let applies = 0;
     const ctx = context(connectorFor({ 3306: peer, 3307: local }), []);
     await handleTransition('MASTER', { ...ctx, ports: { ...ctx.ports, peerFiles, binlogApplier: { apply: async () => void applies++ } } }, AbortSignal.timeout(5000));
-    assert.deepEqual(peer.executed, ['KILL CONNECTION ? [50]', 'SET GLOBAL super_read_only = 1', 'SET GLOBAL read_only = 1', 'KILL CONNECTION ? [50]']);
+    assert.deepEqual(peer.executed, ['KILL CONNECTION ? [50]', 'SET SESSION lock_wait_timeout = ? [1]', 'SET GLOBAL super_read_only = 1', 'SET GLOBAL read_only = 1', 'KILL CONNECTION ? [50]']);
     assert.deepEqual(local.executed, [
       'STOP REPLICA', 'RESET REPLICA ALL', 'SET GLOBAL sync_binlog = 1', 'SET GLOBAL innodb_flush_log_at_trx_commit = 1',
       'SET GLOBAL rpl_semi_sync_source_enabled = 0', 'SET GLOBAL rpl_semi_sync_replica_enabled = 0',
@@ -329,7 +345,7 @@ describe('MASTER when only the witness reaches the old master (MySQL 8.4 answers
     const state = ctx.ports.state as ReturnType<typeof memoryState>;
     const applier: BinlogApplier = { apply: async () => void local.executed.push('<apply>') };
     await handleTransition('MASTER', { ...ctx, config: withWitness, ports: { ...ctx.ports, witness, peerFiles, binlogApplier: applier } }, AbortSignal.timeout(5000));
-    assert.deepEqual(oldMaster.executed, ['KILL CONNECTION ? [50]', 'SET GLOBAL super_read_only = 1', 'SET GLOBAL read_only = 1', 'KILL CONNECTION ? [50]']);
+    assert.deepEqual(oldMaster.executed, ['KILL CONNECTION ? [50]', 'SET SESSION lock_wait_timeout = ? [1]', 'SET GLOBAL super_read_only = 1', 'SET GLOBAL read_only = 1', 'KILL CONNECTION ? [50]']);
     assert.deepEqual(written, ['stepdown.json']);
     assert.ok(sshVia.length >= 2 && sshVia.every(Boolean), `every SSH session went through the witness: ${JSON.stringify(sshVia)}`);
     assert.deepEqual([...new Set(forwarded)], ['10.0.0.1:3306']);

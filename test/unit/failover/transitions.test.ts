@@ -225,8 +225,10 @@ describe('STOP / FAULT plans and the dry-run print', () => {
     assert.deepEqual(names(trace(plan, {}).steps), ['fence-local', 'record-position']);
     assert.deepEqual(renderPlan(plan), [
       '  [fence-local] local: KILL each client session (process list; keeps replication, system and toolkit accounts)',
+      '  [fence-local] local: SET SESSION lock_wait_timeout = 1 (waits up to 5000 ms)',
       '  [fence-local] local: SET GLOBAL super_read_only = 1 (waits up to 5000 ms)',
       '  [fence-local] local: SET GLOBAL read_only = 1 (waits up to 5000 ms)',
+      '  [fence-local] local: on a lock wait timeout (a commit that began after the kill), KILL again and retry, up to 5000 ms',
       '  [fence-local] local: KILL client sessions that connected meanwhile',
       '  [record-position] write position.json (role stopped)',
     ]);
