@@ -238,20 +238,27 @@ const fence = (rt: Runtime, step: Extract<Step, { kind: 'fence' }>, signal: Abor
 
 /** Kills client sessions (a commit waiting for its semi-sync ack blocks SET read_only), fences, kills late arrivals. */
 export async function fenceOn(ctx: FenceContext, c: SqlClient, step: Extract<Step, { kind: 'fence' }>, signal: AbortSignal): Promise<void> {
-  const until = Date.now() + step.timeoutMs;
-  for (;;) {
-    if (step.killClients) await killClientConnections(ctx, c, step.where, step.name, signal);
+  let behind = 0;
+  const once = async (s: AbortSignal): Promise<'fenced' | 'commit-in-progress'> => {
+    if (step.killClients) await killClientConnections(ctx, c, step.where, step.name, s);
     try {
-      await ctx.steps.sql(c, step.name, step.where, step.statements, signal, step.timeoutMs);
-      break;
+      await ctx.steps.sql(c, step.name, step.where, step.statements, s, step.timeoutMs);
+      return 'fenced';
     } catch (err) {
-      // A client that reconnected between the kill and the fence (a pool still on this address) started a commit that
-      // waits for a semi-sync ack, and read_only waits for it: kill again and retry, within the step's own timeout.
-      if (!step.killClients || (err as { errno?: number }).errno !== ER_LOCK_WAIT_TIMEOUT || Date.now() >= until) throw err;
-      ctx.ports.log.warn(`the fence on ${step.where} waited on a commit that began after the kill: killing client sessions again`, { step: step.name });
+      if (!step.killClients || (err as { errno?: number }).errno !== ER_LOCK_WAIT_TIMEOUT) throw err;
+      behind++;
+      return 'commit-in-progress';
     }
-  }
-  // Sessions that connected between the first kill and the fence: read-only now, but pools must move to the VIP.
+  };
+  // While clients are killed the fence never waits on a lock (the plan's lock_wait_timeout): a client that reconnected
+  // between the kill and the fence (a pool whose ARP entry still points here) began a commit that waits for a semi-sync
+  // ack, and read_only would wait for it. Kill again and try again, within the step's timeout.
+  const { settled } = await pollUntil({
+    clock: ctx.ports.clock, signal, deadlineMs: step.timeoutMs, maxDelayMs: 20, read: once, settled: (v) => v === 'fenced',
+  });
+  if (behind > 0) ctx.ports.log.warn(`the fence on ${step.where} found a commit that began after the kill ${behind} time(s): killed again each time`, { step: step.name });
+  if (!settled) throw new AppError('FAILOVER_STEP_FAILED', `cannot fence ${step.where}: commits kept beginning after the kills for ${step.timeoutMs} ms`);
+  // Sessions that connected between the last kill and the fence: read-only now, but pools must move to the VIP.
   if (step.killClients) await killClientConnections(ctx, c, step.where, step.name, signal);
 }
 const ER_LOCK_WAIT_TIMEOUT = 1205;

@@ -135,7 +135,6 @@ function fenceTimeoutMs(config: Config, d: Dialect): number {
   return Math.max(config.mysql.queryTimeoutMs, Math.min(d.semiSync.timeoutMs + 1000, FENCE_CAP_MS));
 }
 const FENCE_CAP_MS = 5000;
-const FENCE_TRY_S = 1;
 
 /** A fence step: the fence itself plus two rounds of kills. */
 export function fence(config: Config, d: Dialect, name: 'fence-old-master' | 'fence-local' | 'fence-old-master-via-witness' | 'fence-stale-peer',
@@ -143,8 +142,8 @@ export function fence(config: Config, d: Dialect, name: 'fence-old-master' | 'fe
   const timeoutMs = fenceTimeoutMs(config, d);
   return {
     kind: 'fence', name, on: name === 'fence-local' ? 'local' : 'peer', where, timeoutMs,
-    // Each try waits at most a second for a commit in progress; the executor kills client sessions and tries again.
-    statements: config.notify.killClientConnections ? [lockWaitTimeout(FENCE_TRY_S), ...fenceWrites(d)] : fenceWrites(d),
+    // A try never waits for a commit in progress (MySQL's floor is 1 s): the executor kills client sessions and tries again.
+    statements: config.notify.killClientConnections ? [lockWaitTimeout(d.flavor === 'mariadb' ? 0 : 1), ...fenceWrites(d)] : fenceWrites(d),
     budgetMs: timeoutMs + 2 * config.mysql.queryTimeoutMs + 1000, killClients: config.notify.killClientConnections,
   };
 }

@@ -93,4 +93,4 @@ export interface TransitionContext {
 }
 
 /** What a fence needs of a transition: a switchover fences with it too. */
-export type FenceContext = Pick<TransitionContext, 'config' | 'steps'> & { readonly ports: Pick<FailoverPorts, 'log'> };
+export type FenceContext = Pick<TransitionContext, 'config' | 'steps'> & { readonly ports: Pick<FailoverPorts, 'log' | 'clock'> };

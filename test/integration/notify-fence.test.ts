@@ -43,6 +43,34 @@ describe('notify STOP fences a master that is busy or briefly hung', { skip }, (
     await assert.rejects(pending, 'the waiting session was killed');
   });
 
+  it('when a client reconnects after every kill and commits again then the fence kills and retries until the node is read-only', async () => {
+    await a.sql('SET GLOBAL rpl_semi_sync_master_timeout = 60000');
+    await b.sql('STOP SLAVE IO_THREAD');
+    // A pool whose address still points here: reconnects at once after each kill, and each commit waits for an ack.
+    let stop = false;
+    let next = 200;
+    const pool = (async () => {
+      while (!stop) {
+        const client = await mysql2Connector.connect(a.target({ user: ACCOUNTS.app.user, password: ACCOUNTS.app.password, queryTimeoutMs: 65_000 }))
+          .catch(() => undefined);
+        if (client === undefined) continue;
+        await client.execute(`INSERT INTO appdb.t VALUES (${next++}, 'pool')`).catch(() => undefined);
+        client.close();
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    const dirs = writeNodeConfig(farm.baseDir, 'a', a, 'b', b, { killClientConnections: true });
+
+    const r = await runNotify(['--config', dirs.configPath, '--foreground', 'stop']);
+    stop = true;
+
+    assert.equal(r.code, 0, r.stderr + readNotifyLog(dirs));
+    assert.equal(await readOnly(a), 1);
+    assert.match(readNotifyLog(dirs), /step fence-local done/);
+    await b.sql('START SLAVE IO_THREAD');
+    await pool;
+  });
+
   it('when a commit waits for its ack and sessions may not be killed then the fence outlasts the semi-sync timeout', async () => {
     await commitWaitingForAck(2500);
     const dirs = writeNodeConfig(farm.baseDir, 'a', a, 'b', b, { killClientConnections: false });

@@ -175,7 +175,7 @@ function realPorts(config: Config, peer: PeerSession, log: SwitchoverPorts['log'
       const client = await mysql2Connector.connect(targets[on], signal);
       try {
         const step = fence(config, await detectDialect(client, signal), on === 'local' ? 'fence-local' : 'fence-old-master', names[on]);
-        await fenceOn({ config, steps: new StepRunner({ clock: systemClock, log }), ports: { log } }, client, step, signal);
+        await fenceOn({ config, steps: new StepRunner({ clock: systemClock, log }), ports: { log, clock: systemClock } }, client, step, signal);
       } finally {
         client.close();
       }
