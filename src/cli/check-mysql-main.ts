@@ -185,7 +185,7 @@ async function checkOnce(
   let round: Round;
   try {
     // One actor for the semi-sync guard: while a watcher beats, the guard is its job.
-    round = await checkRound(config, args.configPath, target, io, run, !args.explain && !io.watcherBeating(config));
+    round = await checkRound(config, args.configPath, target, io, run, () => !args.explain && !io.watcherBeating(config));
   } catch (err) {
     if (!isAppError(err) || err.code !== 'DEADLINE_EXCEEDED') throw err;
     if (args.explain) io.stdout(`verdict: none, ${err.message} (exit ${EXIT.DEADLINE})\n`);

@@ -79,7 +79,7 @@ export function watchPorts(config: Config, configPath: string, kept: KeptConnect
         process.stderr.write(`watch: a round outlived check.deadlineMs (${config.check.deadlineMs} ms); exiting for systemd to restart\n`);
       });
       try {
-        const r = await checkRound(config, configPath, target, io, run, true);
+        const r = await checkRound(config, configPath, target, io, run, () => true);
         if (r.guard.action !== 'none' || r.rejoin === 'requested') logRound(log, config, r);
         return r;
       } finally {

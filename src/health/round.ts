@@ -44,11 +44,11 @@ export function retryPolicy(config: Config): RetryPolicy {
   };
 }
 
-/** Throws DEADLINE_EXCEEDED when check.deadlineMs passes before a verdict; the semi-sync guard only runs when act is set. */
-export async function checkRound(config: Config, configPath: string, target: MysqlTarget, io: RoundIo, run: RoundRun, act: boolean): Promise<Round> {
+/** Throws DEADLINE_EXCEEDED when check.deadlineMs passes before a verdict; the semi-sync guard runs on a healthy verdict when act() says so. */
+export async function checkRound(config: Config, configPath: string, target: MysqlTarget, io: RoundIo, run: RoundRun, act: () => boolean): Promise<Round> {
   const marker = await stepDownState(config, configPath, io.stepDown, run.signal);
   let health = withStepDown(await checkHealth(target, retryPolicy(config), io.health(config), run), marker.steppedDown);
-  const guard = health.verdict.status === 'healthy' && act
+  const guard = health.verdict.status === 'healthy' && act()
     ? await runGuard(config, health.local, target, io.guard(config), run.signal)
     : { action: 'none' as const, detail: '' };
   if (guard.action === 'stepped-down') health = withStepDown(health, guard.detail);
