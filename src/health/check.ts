@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import { classifyMysqlError, describeMysqlError } from '../mysql/errors.js';
 import type { MysqlTarget, SqlClient, SqlConnector } from '../mysql/types.js';
 import type { Clock } from '../platform/clock.js';
-import { deadline, withSignal } from '../platform/deadline.js';
+import { scope, withSignal } from '../platform/deadline.js';
 import type { LocalReading } from './semisync-guard.js';
 import {
   answered, evaluate, retryFits, shouldRetry,
@@ -43,16 +43,17 @@ export async function checkHealth(
 ): Promise<HealthRun> {
   const { clock } = deps;
   const since = (): number => clock.now() - run.startedAt;
-  const gatewayStop = new AbortController();
+  const gateway = scope(run.signal);
   // The isolation probe runs alongside the first attempt so a healthy run pays for it in wall time only once.
-  const gatewayPending = deps.isolation?.(AbortSignal.any([run.signal, gatewayStop.signal]));
+  const gatewayPending = deps.isolation?.(gateway.signal);
   gatewayPending?.catch(() => {});
 
   let local: LocalReading | undefined;
   const attempt = async (): Promise<Attempt> => {
     const at = since();
     const started = clock.now();
-    const attemptSignal = deadline(policy.attemptBudgetMs, run.signal);
+    const attemptScope = scope(run.signal, policy.attemptBudgetMs, 'a MySQL attempt');
+    const attemptSignal = attemptScope.signal;
     let client: SqlClient | undefined;
     try {
       client = await withSignal(deps.connector.connect(target, attemptSignal), attemptSignal, 'connecting to MySQL');
@@ -65,6 +66,7 @@ export async function checkHealth(
       return { ok: false, kind: classifyMysqlError(err), detail: describeMysqlError(err), at, ms: clock.now() - started };
     } finally {
       client?.close();
+      attemptScope.end();
     }
   };
 
@@ -75,7 +77,7 @@ export async function checkHealth(
       const probes: Probes = { first, retries: [], retriesCutShort: false, ...(isolation ? { isolation } : {}) };
       return { probes, verdict: evaluate(probes), ...(local ? { local } : {}) };
     }
-    gatewayStop.abort();
+    gateway.end();
 
     const process = deps.inspector.findMysqld();
     const port = deps.inspector.listening();
@@ -98,7 +100,7 @@ export async function checkHealth(
     const probes: Probes = { first, process, port, retries, retriesCutShort, ...(isolation ? { isolation } : {}) };
     return { probes, verdict: evaluate(probes), ...(local ? { local } : {}) };
   } finally {
-    gatewayStop.abort();
+    gateway.end();
   }
 }
 

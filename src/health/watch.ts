@@ -1,7 +1,8 @@
 import type { Config } from '../config/schema.js';
-import { AppError, describeError, isAppError } from '../errors.js';
+import { describeError, isAppError } from '../errors.js';
 import type { Logger } from '../log/types.js';
 import type { Clock } from '../platform/clock.js';
+import { scope } from '../platform/deadline.js';
 import { decisionFor, type CheckDecision } from './decision-journal.js';
 import type { Verdict } from './evaluate.js';
 import type { Round, RoundRun } from './round.js';
@@ -84,7 +85,7 @@ export async function watchLoop(config: Config, initial: TrackValue | undefined,
   let state: WatchState = { track: initial, seen: undefined };
   while (!stop.aborted) {
     const startedAt = clock.now();
-    const round = roundSignal(config.check.deadlineMs, stop);
+    const round = scope(stop, config.check.deadlineMs, 'check.deadlineMs');
     const run: RoundRun = { signal: round.signal, startedAt, deadlineAt: startedAt + config.check.deadlineMs };
     const result = await oneRound(ports, run).finally(round.end);
     if (stop.aborted) return;
@@ -111,22 +112,6 @@ export async function watchLoop(config: Config, initial: TrackValue | undefined,
       return;
     }
   }
-}
-
-// A round's deadline that ends with the round: a resident loop would otherwise leave a timer and a listener on stop per round.
-function roundSignal(ms: number, stop: AbortSignal): { signal: AbortSignal; end: () => void } {
-  const c = new AbortController();
-  const timer = setTimeout(() => c.abort(new AppError('DEADLINE_EXCEEDED', `check.deadlineMs (${ms} ms) passed`)), ms);
-  const onStop = (): void => c.abort(stop.reason);
-  stop.addEventListener('abort', onStop, { once: true });
-  if (stop.aborted) c.abort(stop.reason);
-  return {
-    signal: c.signal,
-    end: () => {
-      clearTimeout(timer);
-      stop.removeEventListener('abort', onStop);
-    },
-  };
 }
 
 async function oneRound(ports: WatchPorts, run: RoundRun): Promise<RoundResult> {

@@ -6,6 +6,34 @@ export function deadline(ms: number, parent?: AbortSignal): AbortSignal {
   return parent ? AbortSignal.any([parent, own]) : own;
 }
 
+/** A signal for one step of a loop; end() retires it. */
+export interface Scope {
+  readonly signal: AbortSignal;
+  /** Fires the signal (a plain string reason, no exception built), clears the timer and leaves the parent. */
+  readonly end: () => void;
+}
+
+const SCOPE_ENDED = 'the step ended';
+
+// deadline()'s AbortSignal.timeout keeps its timer after the step: in the watcher's 200 ms rounds every spent signal
+// still fired a second later and built a TimeoutError, and AbortSignal.any tied each one to its parent.
+/** Fires when parent fires, after ms (DEADLINE_EXCEEDED "<what> (<ms> ms) passed") when ms is given, or at end(). */
+export function scope(parent: AbortSignal, ms?: number, what = 'the deadline'): Scope {
+  const c = new AbortController();
+  const onParent = (): void => c.abort(parent.reason);
+  const timer = ms === undefined ? undefined : setTimeout(() => c.abort(new AppError('DEADLINE_EXCEEDED', `${what} (${ms} ms) passed`)), Math.max(0, ms));
+  if (parent.aborted) c.abort(parent.reason);
+  else parent.addEventListener('abort', onParent, { once: true });
+  return {
+    signal: c.signal,
+    end: () => {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onParent);
+      c.abort(SCOPE_ENDED);
+    },
+  };
+}
+
 // Throws DEADLINE_EXCEEDED if the signal has fired; call between steps.
 export function throwIfAborted(signal: AbortSignal, what: string): void {
   if (signal.aborted) {
