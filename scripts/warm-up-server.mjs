@@ -24,6 +24,8 @@ export function startWarmUpServer() {
       // A reply starts at sequence 1 after the client's command (mysql2's server side does not reset it itself).
       conn.sequenceId = 1;
       conn.writeTextResult([{ 1: '1' }], [{ catalog: 'def', schema: '', table: '', orgTable: '', name: '1', orgName: '', characterSet: 63, columnLength: 1, columnType: 8, flags: 129, decimals: 0 }]);
+      // The client's next command on this connection starts at 0 again (the check's guard read follows its SELECT 1).
+      conn.sequenceId = 0;
     });
   });
   return new Promise((resolve) => {
