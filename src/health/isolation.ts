@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../platform/clock.js';
+import { scope } from '../platform/deadline.js';
 import type { IsolationFinding } from './evaluate.js';
 
 // A node is isolated when nothing else answers it: neither its peer nor the witness (or gateway). Asking the peer
@@ -22,26 +23,54 @@ export function isolationEndpoints(config: Config): Endpoint[] {
   return out;
 }
 
-/** Resolves at the first endpoint that answers; silent only when every one is. */
+// On a LAN an endpoint answers (connects or refuses) within a millisecond: the next one is asked only when the one
+// before has not answered within this, so a healthy check opens one socket, not three.
+export const PROBE_HEAD_START_MS = 30;
+
+/**
+ * Resolves at the first endpoint that answers; silent only when every one is. Endpoints are asked in order, each
+ * headStartMs after the one before (at once when every one asked so far is silent); each still ends within its own
+ * timeout of the start, so a silence takes no longer than when all were asked together.
+ */
 export function probeAny(endpoints: readonly Endpoint[], probe: (e: Endpoint, s: AbortSignal) => Promise<IsolationFinding>,
-  signal: AbortSignal): Promise<IsolationFinding> {
-  const stop = new AbortController();
-  const s = AbortSignal.any([signal, stop.signal]);
+  signal: AbortSignal, headStartMs = PROBE_HEAD_START_MS): Promise<IsolationFinding> {
   const started = Date.now();
+  const probing = scope(signal);
   return new Promise<IsolationFinding>((resolve) => {
     const silent: string[] = [];
-    for (const e of endpoints) {
-      void probe(e, s).then((f) => {
+    let asked = 0;
+    let timer: NodeJS.Timeout | undefined;
+    let settled = false;
+    const settle = (f: IsolationFinding): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      probing.end();
+      resolve(f);
+    };
+    const askNext = (): void => {
+      clearTimeout(timer);
+      const e = endpoints[asked];
+      if (e === undefined) return;
+      if (probing.signal.aborted) {
+        const unasked = endpoints.slice(asked).map((x) => `${x.name} not asked before the deadline`);
+        settle({ answered: false, detail: [...silent, ...unasked].join('; '), ms: Date.now() - started });
+        return;
+      }
+      asked++;
+      if (asked < endpoints.length) timer = setTimeout(askNext, headStartMs);
+      void probe({ ...e, timeoutMs: Math.max(1, e.timeoutMs - (Date.now() - started)) }, probing.signal).then((f) => {
         if (f.answered) {
-          stop.abort();
-          resolve({ answered: true, detail: `${e.name} ${f.detail}`, ms: Date.now() - started });
+          settle({ answered: true, detail: `${e.name} ${f.detail}`, ms: Date.now() - started });
           return;
         }
         silent.push(`${e.name} ${f.detail}`);
-        if (silent.length === endpoints.length) resolve({ answered: false, detail: silent.join('; '), ms: Date.now() - started });
+        if (silent.length === endpoints.length) settle({ answered: false, detail: silent.join('; '), ms: Date.now() - started });
+        else if (silent.length === asked) askNext();
       });
-    }
+    };
     if (endpoints.length === 0) resolve({ answered: true, detail: 'no endpoints configured', ms: 0 });
+    else askNext();
   });
 }
 

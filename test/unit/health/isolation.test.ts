@@ -36,6 +36,39 @@ describe('probeAny', () => {
     assert.match(f.detail, /^witness /);
     assert.ok(Date.now() - started < 1000);
   });
+  it('asks one endpoint while it answers within the head start: a healthy check opens one socket', async () => {
+    const asked: string[] = [];
+    const f = await probeAny([e('peer'), e('witness'), e('gateway')], (x, s) => {
+      asked.push(x.name);
+      return after(1, true)(x, s);
+    }, new AbortController().signal, 200);
+    assert.equal(f.answered, true);
+    assert.deepEqual(asked, ['peer']);
+  });
+  it('asks the next endpoint at once when every one asked so far is silent, not after the head start', async () => {
+    const started = Date.now();
+    const probes: Record<string, ReturnType<typeof after>> = { peer: after(1, false), witness: after(1, true) };
+    const f = await probeAny([e('peer'), e('witness')], (x, s) => probes[x.name]!(x, s), new AbortController().signal, 5000);
+    assert.match(f.detail, /^witness /);
+    assert.ok(Date.now() - started < 2000, 'the 5 s head start was not waited out');
+  });
+  it('gives a later endpoint what is left of its own timeout, so a silence ends when it would have with all asked together', async () => {
+    const timeouts: Record<string, number> = {};
+    const slow = (name: string): Endpoint => ({ name, host: name, port: 1, timeoutMs: 1000 });
+    await probeAny([slow('peer'), slow('gateway')], (x, s) => {
+      timeouts[x.name] = x.timeoutMs;
+      return after(x.name === 'peer' ? 200 : 1, false)(x, s);
+    }, new AbortController().signal, 50);
+    assert.equal(timeouts['peer'], 1000);
+    assert.ok(timeouts['gateway']! <= 1000 - 50 && timeouts['gateway']! > 500, `gateway got ${timeouts['gateway']} ms`);
+  });
+  it('at the deadline resolves silent, naming the endpoints it never asked', async () => {
+    const deadline = new AbortController();
+    setTimeout(() => deadline.abort(), 20);
+    const f = await probeAny([e('peer'), e('witness'), e('gateway')], after(5000, true), deadline.signal, 5000);
+    assert.equal(f.answered, false);
+    assert.equal(f.detail, 'peer abandoned; witness not asked before the deadline; gateway not asked before the deadline');
+  });
   it('is silent only when every endpoint is, naming each', async () => {
     const f = await probeAny([e('peer'), e('gateway')], after(5, false), new AbortController().signal);
     assert.equal(f.answered, false);
