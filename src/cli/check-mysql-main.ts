@@ -20,7 +20,7 @@ import { mysql2Connector } from '../mysql/mysql2-client.js';
 import { mysqlTarget } from '../mysql/targets.js';
 import type { MysqlTarget } from '../mysql/types.js';
 import { systemClock } from '../platform/clock.js';
-import { deadline } from '../platform/deadline.js';
+import { scope } from '../platform/deadline.js';
 import { createMysqldInspector } from '../platform/mysqld-inspector.js';
 import { readPidFile, readProcess, sendSigterm } from '../platform/procfs.js';
 import { installWatchdog } from '../platform/process.js';
@@ -55,8 +55,13 @@ export interface CheckMysqlArgs {
   readonly help: boolean;
 }
 
-// node:util parseArgs costs nothing to load, unlike a CLI framework; keepalived runs this every second.
+// node:util parseArgs, not a CLI framework: keepalived runs this every second. Its own call, `--config <path>`, is
+// answered without it: loading and first running parseArgs cost 0.8 ms of every run (a test keeps both answers equal).
 export function parseCheckMysqlArgs(argv: readonly string[]): CheckMysqlArgs {
+  const [flag, path, ...rest] = argv;
+  if (flag === '--config' && path !== undefined && path !== '' && !path.startsWith('-') && rest.length === 0) {
+    return { configPath: path, explain: false, help: false };
+  }
   try {
     const { values } = parseArgs({
       args: [...argv],
@@ -161,7 +166,8 @@ export async function checkMysqlMain(argv: readonly string[], io: CheckMysqlIo =
   const config = io.loadConfig(args.configPath);
   const startedAt = Date.now();
   const deadlineAt = startedAt + config.check.deadlineMs;
-  const signal = deadline(config.check.deadlineMs);
+  const whole = scope(undefined, config.check.deadlineMs, 'check.deadlineMs');
+  const { signal } = whole;
   const cancelWatchdog = installWatchdog(config.check.deadlineMs + WATCHDOG_GRACE_MS, EXIT.DEADLINE);
   try {
     if (config.mode === 'group-replication') {
@@ -171,6 +177,7 @@ export async function checkMysqlMain(argv: readonly string[], io: CheckMysqlIo =
     if (args.role !== undefined) throw new AppError('USAGE', '--role is for mode group-replication; this node is a semisync-pair node');
     return await checkOnce(config, args, io, { signal, startedAt, deadlineAt });
   } finally {
+    whole.end();
     cancelWatchdog();
   }
 }

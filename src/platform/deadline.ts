@@ -17,18 +17,18 @@ const SCOPE_ENDED = 'the step ended';
 
 // deadline()'s AbortSignal.timeout keeps its timer after the step: in the watcher's 200 ms rounds every spent signal
 // still fired a second later and built a TimeoutError, and AbortSignal.any tied each one to its parent.
-/** Fires when parent fires, after ms (DEADLINE_EXCEEDED "<what> (<ms> ms) passed") when ms is given, or at end(). */
-export function scope(parent: AbortSignal, ms?: number, what = 'the deadline'): Scope {
+/** Fires when parent (if any) fires, after ms (DEADLINE_EXCEEDED "<what> (<ms> ms) passed") when ms is given, or at end(). */
+export function scope(parent: AbortSignal | undefined, ms?: number, what = 'the deadline'): Scope {
   const c = new AbortController();
-  const onParent = (): void => c.abort(parent.reason);
+  const onParent = (): void => c.abort(parent?.reason);
   const timer = ms === undefined ? undefined : setTimeout(() => c.abort(new AppError('DEADLINE_EXCEEDED', `${what} (${ms} ms) passed`)), Math.max(0, ms));
-  if (parent.aborted) c.abort(parent.reason);
-  else parent.addEventListener('abort', onParent, { once: true });
+  if (parent?.aborted === true) c.abort(parent.reason);
+  else parent?.addEventListener('abort', onParent, { once: true });
   return {
     signal: c.signal,
     end: () => {
       clearTimeout(timer);
-      parent.removeEventListener('abort', onParent);
+      parent?.removeEventListener('abort', onParent);
       c.abort(SCOPE_ENDED);
     },
   };

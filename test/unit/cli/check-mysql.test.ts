@@ -87,6 +87,13 @@ describe('parseCheckMysqlArgs', () => {
     assert.equal(parseCheckMysqlArgs(['-h']).help, true);
   });
 
+  it('when keepalived calls it (--config <path>) then the answer without parseArgs equals parseArgs\' for the same path', () => {
+    for (const path of ['/etc/keepalived-mysql/config.json', 'relative.json', '/with space/c.json', '/x=y.json']) {
+      assert.deepEqual(parseCheckMysqlArgs(['--config', path]), parseCheckMysqlArgs([`--config=${path}`]), path);
+    }
+    assert.throws(() => parseCheckMysqlArgs(['--config', '--explain']), (err: unknown) => isAppError(err) && err.code === 'USAGE', 'a flag is not a path');
+  });
+
   it('when --role is given then it is read, and only write, read or member are roles', () => {
     assert.equal(parseCheckMysqlArgs(['--role', 'write']).role, 'write');
     assert.equal(parseCheckMysqlArgs(['--role=member']).role, 'member');
