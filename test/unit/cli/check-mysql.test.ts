@@ -57,7 +57,7 @@ describe('check-mysql start-up budget', () => {
     assert.equal(inputs.some((i) => i.includes('node_modules/iconv-lite/encodings/tables/')), false, 'iconv-lite tables');
   });
 
-  it('when the bundle is loaded and runs --help then the node built-ins only rare paths use are not loaded', (t) => {
+  it('when the bundle is loaded and runs --help then the node built-ins only rare paths use, crypto among them, are not loaded', (t) => {
     const dist = join(distSrc, '..');
     if (!existsSync(join(dist, 'check-mysql.cjs'))) {
       if (process.env['CI'] === 'true') throw new Error('dist/check-mysql.cjs missing: npm run build makes it');
@@ -73,6 +73,8 @@ describe('check-mysql start-up budget', () => {
     assert.equal(code, 0);
     assert.ok(loaded.includes('NativeModule net'), 'mysql2 loaded with the bundle');
     for (const lazy of ['child_process', 'fs/promises', 'timers/promises', 'os']) assert.equal(loaded.includes(`NativeModule ${lazy}`), false, lazy);
+    // mysql_native_password's SHA-1 comes from @noble/hashes; iconv-lite gets node's buffer, not safer-buffer's copy of it.
+    for (const spared of ['crypto', 'internal/file']) assert.equal(loaded.includes(`NativeModule ${spared}`), false, spared);
   });
 });
 
