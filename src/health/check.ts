@@ -77,7 +77,7 @@ export async function checkHealth(
       const probes: Probes = { first, retries: [], retriesCutShort: false, ...(isolation ? { isolation } : {}) };
       return { probes, verdict: evaluate(probes), ...(local ? { local } : {}) };
     }
-    gateway.end();
+    gateway.cancel();
 
     const process = deps.inspector.findMysqld();
     const port = deps.inspector.listening();
@@ -100,7 +100,7 @@ export async function checkHealth(
     const probes: Probes = { first, process, port, retries, retriesCutShort, ...(isolation ? { isolation } : {}) };
     return { probes, verdict: evaluate(probes), ...(local ? { local } : {}) };
   } finally {
-    gateway.end();
+    gateway.cancel();
   }
 }
 

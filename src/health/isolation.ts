@@ -45,7 +45,7 @@ export function probeAny(endpoints: readonly Endpoint[], probe: (e: Endpoint, s:
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      probing.end();
+      probing.cancel();
       resolve(f);
     };
     const askNext = (): void => {

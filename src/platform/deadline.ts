@@ -6,30 +6,36 @@ export function deadline(ms: number, parent?: AbortSignal): AbortSignal {
   return parent ? AbortSignal.any([parent, own]) : own;
 }
 
-/** A signal for one step of a loop; end() retires it. */
+/** A signal for one step of a loop. */
 export interface Scope {
   readonly signal: AbortSignal;
-  /** Fires the signal (a plain string reason, no exception built), clears the timer and leaves the parent. */
+  /** The step is over and nothing of it still runs: clears the timer and leaves the parent, without firing. */
   readonly end: () => void;
+  /** The step is over and what still runs of it must stop: fires the signal (a plain string reason), then end(). */
+  readonly cancel: () => void;
 }
 
-const SCOPE_ENDED = 'the step ended';
+const SCOPE_CANCELLED = 'the step was cancelled';
 
 // deadline()'s AbortSignal.timeout keeps its timer after the step: in the watcher's 200 ms rounds every spent signal
 // still fired a second later and built a TimeoutError, and AbortSignal.any tied each one to its parent.
-/** Fires when parent (if any) fires, after ms (DEADLINE_EXCEEDED "<what> (<ms> ms) passed") when ms is given, or at end(). */
+/** Fires when parent (if any) fires, after ms (DEADLINE_EXCEEDED "<what> (<ms> ms) passed") when ms is given, or at cancel(). */
 export function scope(parent: AbortSignal | undefined, ms?: number, what = 'the deadline'): Scope {
   const c = new AbortController();
   const onParent = (): void => c.abort(parent?.reason);
   const timer = ms === undefined ? undefined : setTimeout(() => c.abort(new AppError('DEADLINE_EXCEEDED', `${what} (${ms} ms) passed`)), Math.max(0, ms));
   if (parent?.aborted === true) c.abort(parent.reason);
   else parent?.addEventListener('abort', onParent, { once: true });
+  const end = (): void => {
+    clearTimeout(timer);
+    parent?.removeEventListener('abort', onParent);
+  };
   return {
     signal: c.signal,
-    end: () => {
-      clearTimeout(timer);
-      parent?.removeEventListener('abort', onParent);
-      c.abort(SCOPE_ENDED);
+    end,
+    cancel: () => {
+      end();
+      c.abort(SCOPE_CANCELLED);
     },
   };
 }

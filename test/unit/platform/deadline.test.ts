@@ -22,14 +22,23 @@ describe('scope (a signal for one step of a loop)', () => {
     s.end();
     assert.equal(scope(parent.signal).signal.reason, 'stopping');
   });
-  it('at end() leaves its parent and its timer: a spent step fires no deadline later', async () => {
+  it('at end() leaves its parent and its timer without firing: a spent step fires no deadline later', async () => {
     const parent = new AbortController();
     const s = scope(parent.signal, 5);
     assert.equal(getEventListeners(parent.signal, 'abort').length, 1);
     s.end();
     assert.equal(getEventListeners(parent.signal, 'abort').length, 0);
     await sleep(30);
-    assert.ok(s.signal.aborted, 'end() fires the signal for whatever still listens');
-    assert.ok(!isAppError(s.signal.reason), 'and the timer never fired');
+    assert.equal(s.signal.aborted, false);
+    parent.abort('later');
+    assert.equal(s.signal.aborted, false, 'no longer follows the parent');
+  });
+  it('at cancel() fires for whatever of the step still listens, then leaves like end()', async () => {
+    const parent = new AbortController();
+    const s = scope(parent.signal, 5);
+    s.cancel();
+    assert.ok(s.signal.aborted);
+    assert.ok(!isAppError(s.signal.reason), 'a cancel, not a deadline');
+    assert.equal(getEventListeners(parent.signal, 'abort').length, 0);
   });
 });
