@@ -28,7 +28,7 @@ import { installWatchdog, onTerminate } from '../platform/process.js';
 import type { PeerFilesConnector } from '../ssh/types.js';
 import { EXIT, exitCodeForError, type ExitCode } from './exit-codes.js';
 import { tcpAnswer } from '../platform/tcp-probe.js';
-import { awaitHandOff, startStandby, type Standby } from './standby-worker.js';
+import { awaitHandOff, codeStamp, startStandby, type Standby } from './standby-worker.js';
 
 /** Output streams, injectable so the command can be driven in-process. */
 export interface NotifyIo {
@@ -159,15 +159,21 @@ function lazyPeerFiles(): PeerFilesConnector {
 
 // Everything a transition may load is loaded while nothing waits: ssh2 and winston too, which the hook form defers.
 async function standbyWorker(configPath: string): Promise<ExitCode> {
+  const code = fileURLToPath(import.meta.url);
+  const stamp = codeStamp(code);
   await Promise.all([loadWorkerModules(), import('../ssh/ssh2-peer-files.js'), import('../log/winston-logger.js')]);
-  const seq = await awaitHandOff(process.stdin, process.stdout);
-  if (seq === undefined) return EXIT.OK;
+  const handOff = await awaitHandOff(process.stdin, process.stdout, () => codeStamp(code) === stamp);
+  if (handOff.kind === 'released') return EXIT.OK;
   // Read again now: the config may have changed since keepalived started the consumer.
   const config = loadNodeConfig(configPath);
   if (config.mode !== 'semisync-pair') throw new AppError('CONFIG_INVALID', `${configPath}: mode ${config.mode} has no standby worker`);
   const log = openNotifyLog(config);
   try {
-    return await runWorker(config, fileRequestStore(config.paths.stateDir), seq, log);
+    if (handOff.kind === 'declined') {
+      log.info(`standby worker: ${code} was installed anew since it started; request #${handOff.seq} is left to a worker on the new code`);
+      return EXIT.OK;
+    }
+    return await runWorker(config, fileRequestStore(config.paths.stateDir), handOff.seq, log);
   } finally {
     await closeLog(log);
   }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 
@@ -42,15 +43,35 @@ export function startStandby(argv: readonly string[]): Standby {
   };
 }
 
-/** In the standby: the request number handed over, or undefined when the consumer went away first (EOF). */
-export async function awaitHandOff(input: Readable, output: NodeJS.WritableStream): Promise<number | undefined> {
+/**
+ * Which build of a file is installed: a build or an install replaces or rewrites it. A standby started before that
+ * holds the old code in memory and must not run a transition with it.
+ */
+export function codeStamp(file: string): string {
+  const st = statSync(file, { throwIfNoEntry: false });
+  return st === undefined ? 'missing' : `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+export type HandOff =
+  | { readonly kind: 'taken'; readonly seq: number }
+  | { readonly kind: 'declined'; readonly seq: number }
+  | { readonly kind: 'released' };
+
+/**
+ * In the standby: the request number handed over, taken, or declined when `current()` says the code installed now is
+ * not the code this process loaded (it then exits without taking it, and the consumer starts a worker on the new code);
+ * released when the consumer went away first (EOF).
+ */
+export async function awaitHandOff(input: Readable, output: NodeJS.WritableStream, current: () => boolean): Promise<HandOff> {
   const lines = createInterface({ input, crlfDelay: Infinity });
   for await (const line of lines) {
-    if (!/^\d{1,15}$/.test(line.trim())) return undefined;
+    if (!/^\d{1,15}$/.test(line.trim())) return { kind: 'released' };
+    const seq = Number(line.trim());
+    if (!current()) return { kind: 'declined', seq };
     // The consumer may be gone by now: a write to its closed pipe is nobody's failure.
     output.on('error', () => undefined);
     output.write(`${TAKEN}\n`);
-    return Number(line.trim());
+    return { kind: 'taken', seq };
   }
-  return undefined;
+  return { kind: 'released' };
 }

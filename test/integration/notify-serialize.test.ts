@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { MariaDbFarm, mariadbSkipReason, waitFor, type MariaDbServer } from '../helpers/mariadb.js';
@@ -55,6 +57,17 @@ describe('notify ordering, crashes and wiring on a real MariaDB pair', { skip },
     const consumer = startNotify(['--config', dirs.configPath, '--fifo', fifo]);
     const consumerExit = exitOf(consumer);
     return { dirs, consumer, consumerExit, fd: openSync(fifo, 'w') };
+  }
+
+  // MASTER through the FIFO when the standby will not take it: a worker started for it promotes; the notify log after.
+  async function masterPromotedWithoutStandby({ dirs, consumerExit, fd }: Awaited<ReturnType<typeof detachedConsumer>>): Promise<string> {
+    writeSync(fd, 'INSTANCE "VI_1" MASTER 100\n');
+    await waitFor(async () => readJsonFile(join(dirs.stateDir, 'notify-handled.json'))?.['seq'] === 1, 20_000, 'a worker for request #1');
+    closeSync(fd);
+    const r = await consumerExit;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await readOnly(b), 0);
+    return readNotifyLog(dirs);
   }
 
   it('when MASTER and BACKUP are fired together then they run one at a time and the later BACKUP is the final state', async () => {
@@ -162,19 +175,30 @@ describe('notify ordering, crashes and wiring on a real MariaDB pair', { skip },
   });
 
   it('when the standby worker died before a request then the consumer starts a worker for it', async () => {
-    const { dirs, consumer, consumerExit, fd } = await detachedConsumer();
-    const standby = await oneStandby(consumer.pid!);
+    const consumer = await detachedConsumer();
+    const standby = await oneStandby(consumer.consumer.pid!);
     process.kill(standby, 'SIGKILL');
-    await waitFor(async () => !standbysOf(consumer.pid!).includes(standby), 10_000, 'the standby gone');
-    writeSync(fd, 'INSTANCE "VI_1" MASTER 100\n');
+    await waitFor(async () => !standbysOf(consumer.consumer.pid!).includes(standby), 10_000, 'the standby gone');
 
-    await waitFor(async () => readJsonFile(join(dirs.stateDir, 'notify-handled.json'))?.['seq'] === 1, 20_000, 'a worker for request #1');
-    closeSync(fd);
-    const r = await consumerExit;
+    const log = await masterPromotedWithoutStandby(consumer);
 
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(await readOnly(b), 0);
-    assert.match(readNotifyLog(dirs), /the standby worker ended without taking request #1: starting a worker for it/);
+    assert.match(log, /the standby worker ended without taking request #1: starting a worker for it/);
+  });
+
+  it('when the code was installed anew after the standby started then it declines the request and a worker on the new code takes it', async () => {
+    const consumer = await detachedConsumer();
+    const standby = await oneStandby(consumer.consumer.pid!);
+    // Its stamp is taken as it starts, within a few hundred ms; a build then rewrites notify-main.js.
+    await sleep(3000);
+    const code = fileURLToPath(new URL('../../src/cli/notify-main.js', import.meta.url));
+    const later = new Date(statSync(code).mtimeMs + 1000);
+    utimesSync(code, later, later);
+
+    const log = await masterPromotedWithoutStandby(consumer);
+
+    assert.match(log, /was installed anew since it started; request #1 is left to a worker on the new code/);
+    assert.match(log, /the standby worker ended without taking request #1: starting a worker for it/);
+    assert.doesNotMatch(log, new RegExp(`transition to MASTER started[^\n]*"pid":${standby}\\b`), 'the old standby ran nothing');
   });
 
   it('when keepalived runs the hook form then notify returns at once and a detached worker promotes', async () => {
