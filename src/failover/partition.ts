@@ -15,7 +15,7 @@ import { fenceOn, killReplicaIoThread } from './execute.js';
 import { fence } from './plans.js';
 import { readServerState, type ServerState } from './server-state.js';
 import { mysqlTarget, peerMysqlTarget } from '../mysql/targets.js';
-import type { TcpAnswer } from '../platform/tcp-probe.js';
+import { TCP_HEAD_START_MS, type TcpAnswer } from '../platform/tcp-probe.js';
 import type { Config } from '../config/schema.js';
 import type { TransitionContext } from './steps.js';
 
@@ -333,8 +333,6 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
     if (direct.kind === 'answered') direct.client.close();
   }
 }
-// A SYN-ACK or a refusal on a LAN comes back in well under a millisecond; a slower link only opens the witness for nothing.
-const TCP_HEAD_START_MS = 30;
 
 // The peer is silent directly: the IO thread on that link is stopped while the witness is asked (a semi-sync replica's
 // STOP first tries to reach its master, up to rpl_semi_sync_slave_kill_conn_timeout). false, logged: the plan stops it.

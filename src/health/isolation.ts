@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../platform/clock.js';
 import { scope } from '../platform/deadline.js';
+import { TCP_HEAD_START_MS } from '../platform/tcp-probe.js';
 import type { IsolationFinding } from './evaluate.js';
 
 // A node is isolated when nothing else answers it: neither its peer nor the witness (or gateway). Asking the peer
@@ -23,17 +24,13 @@ export function isolationEndpoints(config: Config): Endpoint[] {
   return out;
 }
 
-// On a LAN an endpoint answers (connects or refuses) within a millisecond: the next one is asked only when the one
-// before has not answered within this, so a healthy check opens one socket, not three.
-export const PROBE_HEAD_START_MS = 30;
-
 /**
  * Resolves at the first endpoint that answers; silent only when every one is. Endpoints are asked in order, each
- * headStartMs after the one before (at once when every one asked so far is silent); each still ends within its own
- * timeout of the start, so a silence takes no longer than when all were asked together.
+ * headStartMs after the one before, or at once when every one asked so far is silent: a healthy check opens one socket,
+ * not three. Each still ends within its own timeout of the start, so a silence takes no longer than with all asked together.
  */
 export function probeAny(endpoints: readonly Endpoint[], probe: (e: Endpoint, s: AbortSignal) => Promise<IsolationFinding>,
-  signal: AbortSignal, headStartMs = PROBE_HEAD_START_MS): Promise<IsolationFinding> {
+  signal: AbortSignal, headStartMs = TCP_HEAD_START_MS): Promise<IsolationFinding> {
   const started = Date.now();
   const probing = scope(signal);
   return new Promise<IsolationFinding>((resolve) => {

@@ -1,6 +1,10 @@
 import { connect } from 'node:net';
 import type { IsolationFinding } from '../health/evaluate.js';
 
+// A SYN-ACK or a refusal on a LAN comes back in well under a millisecond: a host that has not answered within this is
+// treated as silent so far (the next vantage point or the witness is asked), never as down.
+export const TCP_HEAD_START_MS = 30;
+
 /** How a host answered a TCP connect: a handshake, a refusal (RST), or nothing in time. */
 export type TcpAnswer = 'accepted' | 'refused' | 'silent';
 
