@@ -15,7 +15,7 @@ export interface SqlClient {
   execute(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<{ affectedRows: number }>;
   /** Server thread id of this connection (to exclude it from KILL loops). */
   readonly threadId: number;
-  /** Drops the connection at once, without waiting for the server's goodbye. */
+  /** Ends the connection without waiting: a goodbye (COM_QUIT) when it is idle and sound, else a drop. */
   close(): void;
 }
 
