@@ -17,7 +17,7 @@ import { stopKeepalived, type ProcessControl, type StopOutcome } from '../keepal
 import type { LogFields, Logger } from '../log/types.js';
 import { createLineLogger } from '../log/stderr-logger.js';
 import { mysql2Connector } from '../mysql/mysql2-client.js';
-import { mysqlTarget } from '../mysql/targets.js';
+import { mysqlTarget, peerMysqlTarget } from '../mysql/targets.js';
 import type { MysqlTarget } from '../mysql/types.js';
 import { systemClock } from '../platform/clock.js';
 import { scope } from '../platform/deadline.js';
@@ -26,7 +26,8 @@ import { readPidFile, readProcess, sendSigterm } from '../platform/procfs.js';
 import { installWatchdog } from '../platform/process.js';
 import { probeTcp } from '../platform/tcp-probe.js';
 import { readLocalGuard, type GuardOutcome } from '../health/guard.js';
-import { isolationEndpoints, probeAny, type Endpoint } from '../health/isolation.js';
+import { isolationEndpoints, probeAny, PROBE_TIMEOUT_MS, type Endpoint } from '../health/isolation.js';
+import { probeMysqlByLogin } from '../health/mysql-answer.js';
 import { appendAsyncSwitch, readStepDown, WATCH_BEAT_FILE, writeStepDown } from '../state/files.js';
 import { beatIsFresh } from '../health/watch.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
@@ -135,7 +136,7 @@ export const realCheckMysqlIo: CheckMysqlIo = {
   }),
   stepDown: {
     read: (config) => readStepDown(config.paths.stateDir),
-    peerInSight: async (config, signal) => (await probeTcp(config.peer.host, config.peer.mysqlPort, 300, signal)).answered,
+    peerInSight: async (config, signal) => (await probeMysqlByLogin(mysql2Connector, peerMysqlTarget(config), PROBE_TIMEOUT_MS, signal)).answered,
     requestRejoin: (config, configPath) => requestRejoin(config, configPath, Date.now()),
   },
   processControl: { readPidFile: (p) => readPidFile(p), readProcess: (pid) => readProcess(pid), sendSigterm },
@@ -151,7 +152,9 @@ export const realCheckMysqlIo: CheckMysqlIo = {
 const who = (config: Config): { node: string; pid: number; at: string } => ({ node: config.node.name, pid: process.pid, at: new Date().toISOString() });
 
 function isolationProber(endpoints: readonly Endpoint[]): NonNullable<HealthDeps['isolation']> {
-  return (signal) => probeAny(endpoints, (e, s) => probeTcp(e.host, e.port, e.timeoutMs, s), signal);
+  return (signal) => probeAny(endpoints, (e, s) => e.login !== undefined
+    ? probeMysqlByLogin(mysql2Connector, { ...e.login, host: e.host, port: e.port }, e.timeoutMs, s)
+    : probeTcp(e.host, e.port, e.timeoutMs, s), signal);
 }
 
 // Slack after check.deadlineMs for the watchdog: the run's own deadline handling comes first.

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import { classifyMysqlError } from '../mysql/errors.js';
 import { guardReading, guardVariables, setSemiSyncMaster } from '../mysql/queries.js';
+import { peerMysqlTarget } from '../mysql/targets.js';
 import type { MysqlTarget, Row, SqlClient, SqlConnector } from '../mysql/types.js';
 import { deadline } from '../platform/deadline.js';
 import type { Witness, WitnessConnector } from '../ssh/types.js';
@@ -89,10 +90,7 @@ async function onLocal<T>(sql: SqlConnector, target: MysqlTarget, signal: AbortS
 }
 
 function peerTarget(config: Config): MysqlTarget {
-  return {
-    host: config.peer.host, port: config.peer.mysqlPort, user: config.mysql.user, password: config.mysql.password,
-    connectTimeoutMs: SIGHT_TIMEOUT_MS, queryTimeoutMs: SIGHT_TIMEOUT_MS,
-  };
+  return { ...peerMysqlTarget(config), connectTimeoutMs: SIGHT_TIMEOUT_MS, queryTimeoutMs: SIGHT_TIMEOUT_MS };
 }
 
 // What the peer's MySQL port says: its role, a refusal (host up, mysqld down) or nothing.

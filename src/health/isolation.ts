@@ -1,4 +1,6 @@
 import type { Config } from '../config/schema.js';
+import type { MysqlTarget } from '../mysql/types.js';
+import { peerMysqlTarget } from '../mysql/targets.js';
 import type { Clock } from '../platform/clock.js';
 import { scope } from '../platform/deadline.js';
 import { TCP_HEAD_START_MS } from '../platform/tcp-probe.js';
@@ -12,12 +14,16 @@ export interface Endpoint {
   readonly host: string;
   readonly port: number;
   readonly timeoutMs: number;
+  /** Asked with this login and a goodbye, not a bare connect (see probeMysqlByLogin). */
+  readonly login?: MysqlTarget;
 }
 
-const PROBE_TIMEOUT_MS = 300;
+/** How long the peer and the witness have to answer one probe (a stepped-down node's look for the newer master too). */
+export const PROBE_TIMEOUT_MS = 300;
 
 export function isolationEndpoints(config: Config): Endpoint[] {
-  const out: Endpoint[] = [{ name: 'peer', host: config.peer.host, port: config.peer.mysqlPort, timeoutMs: PROBE_TIMEOUT_MS }];
+  const login = { ...peerMysqlTarget(config), connectTimeoutMs: PROBE_TIMEOUT_MS, queryTimeoutMs: PROBE_TIMEOUT_MS };
+  const out: Endpoint[] = [{ name: 'peer', host: config.peer.host, port: config.peer.mysqlPort, timeoutMs: PROBE_TIMEOUT_MS, login }];
   if (config.witness) out.push({ name: 'witness', host: config.witness.host, port: config.witness.ssh.port, timeoutMs: PROBE_TIMEOUT_MS });
   const g = config.check.gateway;
   if (g) out.push({ name: 'gateway', host: g.host, port: g.port, timeoutMs: g.timeoutMs });

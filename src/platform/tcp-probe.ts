@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { IsolationFinding } from '../health/evaluate.js';
 
 // A SYN-ACK or a refusal on a LAN comes back in well under a millisecond: a host that has not answered within this is
@@ -19,15 +19,25 @@ export async function tcpAnswer(host: string, port: number, timeoutMs: number, s
   return (await connectOnce(host, port, timeoutMs, signal)).answer;
 }
 
-function connectOnce(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<{ answer: TcpAnswer; detail: string; ms: number }> {
+/** Like tcpAnswer, but an accepted connection is handed over open, for a protocol's own greeting and goodbye. */
+export function openTcp(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<{ answer: TcpAnswer; detail: string; ms: number; socket?: Socket }> {
+  return connectOnce(host, port, timeoutMs, signal, true);
+}
+
+function connectOnce(host: string, port: number, timeoutMs: number, signal: AbortSignal, keep = false): Promise<{ answer: TcpAnswer; detail: string; ms: number; socket?: Socket }> {
   const started = Date.now();
+  if (signal.aborted) return Promise.resolve({ answer: 'silent', detail: `${host}:${port} not asked: the deadline had passed`, ms: 0 });
   return new Promise((resolve) => {
-    const socket = connect({ host, port });
+    const socket = connect({ host, port, ...(keep ? { allowHalfOpen: true, noDelay: true } : {}) });
+    let settled = false;
     const done = (answer: TcpAnswer, detail: string): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-      resolve({ answer, detail: `${host}:${port} ${detail}`, ms: Date.now() - started });
+      const kept = keep && answer === 'accepted';
+      if (!kept) socket.destroy();
+      resolve({ answer, detail: `${host}:${port} ${detail}`, ms: Date.now() - started, ...(kept ? { socket } : {}) });
     };
     const onAbort = (): void => done('silent', 'probe abandoned at the deadline');
     const timer = setTimeout(() => done('silent', `did not answer within ${timeoutMs} ms`), timeoutMs);

@@ -33,6 +33,8 @@ export interface MariaDbOptions {
   extraArgs?: string[];
   /** GTID domain (gtid_domain_id); same on both nodes of a pair. */
   domainId?: number;
+  /** A command that ends by exec'ing its arguments (mariadbd and its options), e.g. into namespaces the test made. */
+  launcher?: string[];
 }
 
 /** One real mariadbd on 127.0.0.1 with its own temp datadir, socket and port. */
@@ -113,7 +115,8 @@ export class MariaDbServer {
         '--auth-root-authentication-method=normal', '--skip-test-db'], { timeout: 60_000 });
     }
     if (this.port === 0) this.port = await freePort();
-    const child = spawn(MARIADBD, this.args(), { stdio: 'ignore' });
+    const [command = MARIADBD, ...launch] = [...(this.opts.launcher ?? []), MARIADBD];
+    const child = spawn(command, [...launch, ...this.args()], { stdio: 'ignore' });
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     await this.waitReady(timeoutMs);

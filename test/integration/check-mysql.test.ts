@@ -66,6 +66,27 @@ describe('check-mysql against a real MariaDB', { skip }, () => {
     assert.match(r.stdout, /verdict: healthy: MySQL answered\nexit: 0\n$/);
   });
 
+  it('when checks run every second then neither its own server nor the peer it probes counts an aborted connection or logs one', async () => {
+    // A connection closed without COM_QUIT, or before its handshake, is an "Aborted connection" warning (log_warnings=2)
+    // and, before the handshake, counts against max_connect_errors: a peer whose address resolves blocks this host.
+    const peer = await farm.start({ name: 'check-peer', serverId: 2 });
+    const counters = async (s: MariaDbServer): Promise<string> => (await s.sql<{ Variable_name: string; Value: string }>(
+      "SHOW GLOBAL STATUS WHERE Variable_name IN ('Aborted_clients', 'Aborted_connects')"))
+      .map((r) => `${r.Variable_name}=${r.Value}`).join(' ');
+    const aborted = (s: MariaDbServer): number => s.errorLogTail(10_000).split('\n').filter((l) => l.includes('Aborted connection')).length;
+    const before = { local: await counters(db), peer: await counters(peer), localLog: aborted(db), peerLog: aborted(peer) };
+    const dir = freshDir();
+    const config = writeCheckConfig(dir, { port: db.port, mysqldPidFile: db.pidFile, peerPort: peer.port });
+    for (let i = 0; i < 5; i++) {
+      const r = await runBin('check-mysql', ['--config', config]);
+      assert.deepEqual({ code: r.code, stderr: r.stderr }, { code: 0, stderr: '' });
+    }
+    const explained = await runBin('check-mysql', ['--explain', '--config', config]);
+    assert.match(explained.stdout, /isolation guard: answers in \d+ ms: peer 127\.0\.0\.1:\d+ answered a login/);
+    assert.deepEqual({ local: await counters(db), peer: await counters(peer), localLog: aborted(db), peerLog: aborted(peer) }, before);
+    await peer.stop();
+  });
+
   it('when the gateway accepts a connection then the node stays healthy', async () => {
     const gw = createServer((s) => s.destroy());
     const port = await listen(gw);

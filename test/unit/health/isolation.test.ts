@@ -15,6 +15,11 @@ describe('isolation guard endpoints', () => {
     const c = parseConfig({ ...base, witness: { host: '10.0.0.50', ssh: { port: 2222, knownHostsFile: '/k' } } }, hints);
     assert.deepEqual(isolationEndpoints(c).map((e) => `${e.name} ${e.host}:${e.port}`), ['peer 10.0.0.12:3307', 'witness 10.0.0.50:2222']);
   });
+  it('asks the peer with a login of the toolkit account and the witness with a bare connect (sshd keeps no such count)', () => {
+    const c = parseConfig({ ...base, witness: { host: '10.0.0.50', ssh: { port: 2222, knownHostsFile: '/k' } } }, hints);
+    assert.deepEqual(isolationEndpoints(c).map((e) => `${e.name} ${e.login === undefined ? 'connect' : `login ${e.login.user}@${e.login.host}:${e.login.port}`}`),
+      ['peer login k@10.0.0.12:3307', 'witness connect']);
+  });
   it('without a witness the gateway is the other vantage point', () => {
     const c = parseConfig({ ...base, check: { gateway: { host: '10.0.0.1', port: 22, timeoutMs: 250 } } }, hints);
     assert.deepEqual(isolationEndpoints(c).map((e) => `${e.name} ${e.host}:${e.port}/${e.timeoutMs}`), ['peer 10.0.0.12:3307/300', 'gateway 10.0.0.1:22/250']);
