@@ -56,7 +56,8 @@ async function main(): Promise<void> {
       node: { name: 'bench' },
       mysql: { host: server.host, port: server.port, user: ACCOUNTS.admin.user, password: ACCOUNTS.admin.password },
       replication: { user: ACCOUNTS.repl.user, password: ACCOUNTS.repl.password },
-      peer: { host: '127.0.0.1', ssh: { knownHostsFile: '/dev/null' } },
+      // The peer is a live MySQL, as in a healthy pair: the isolation guard logs in to it (here the same server).
+      peer: { host: '127.0.0.1', mysqlPort: server.port, ssh: { knownHostsFile: '/dev/null' } },
       paths: { logDir: join(work, 'log'), stateDir: work, keepalivedPidFile: join(work, 'keepalived.pid'), mysqldPidFile: server.pidFile },
       // The isolation guard every config now needs: a refused port answers, as a live gateway does.
       check: { gateway: { host: '127.0.0.1', port: 9 } },
