@@ -192,10 +192,14 @@ async function checkOnce(
   run: RoundRun,
 ): Promise<ExitCode> {
   const target = mysqlTarget(config);
+  // One actor while a watcher beats: its rounds run the semi-sync guard and the isolation probe, whose answer reaches
+  // keepalived through check.down. Two probers would log in to the peer twice a second, and ask the witness's sshd
+  // twice a second while the peer is silent (OpenSSH 9.8+ refuses a source that often leaves before authenticating).
+  const watcher = !args.explain && io.watcherBeating(config);
+  const roundIo: RoundIo = watcher ? { ...io, health: (c) => withoutIsolation(io.health(c)) } : io;
   let round: Round;
   try {
-    // One actor for the semi-sync guard: while a watcher beats, the guard is its job.
-    round = await checkRound(config, args.configPath, target, io, run, () => !args.explain && !io.watcherBeating(config));
+    round = await checkRound(config, args.configPath, target, roundIo, run, () => !args.explain && !watcher);
   } catch (err) {
     if (!isAppError(err) || err.code !== 'DEADLINE_EXCEEDED') throw err;
     if (args.explain) io.stdout(`verdict: none, ${err.message} (exit ${EXIT.DEADLINE})\n`);
@@ -222,6 +226,10 @@ async function checkOnce(
     });
   }
   return code;
+}
+
+function withoutIsolation({ isolation: _, ...deps }: HealthDeps): HealthDeps {
+  return deps;
 }
 
 /** The lines every round with something to say starts with: a rejoin request, the semi-sync guard's action. */

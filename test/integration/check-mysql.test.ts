@@ -120,6 +120,11 @@ describe('check-mysql against a real MariaDB', { skip }, () => {
       assert.match(r.stdout, /isolation guard: SILENT/);
       assert.match(r.stdout, /verdict: DOWN \(isolated\)/);
       assert.match(readCheckLog(dir), /verdict: down \(isolated\)/);
+
+      // While a watcher beats, the isolation probe is its job (its verdict reaches keepalived through check.down).
+      writeFileSync(join(dir, 'watch.beat'), '{}\n');
+      const beating = await runBin('check-mysql', ['--config', writeCheckConfig(dir, { port: db.port, gateway: { host: '127.0.0.1', port: stalled.port, timeoutMs: 300 }, peerPort: stalled.port })]);
+      assert.deepEqual({ code: beating.code, stderr: beating.stderr }, { code: 0, stderr: '' });
     } finally {
       stalled.child.kill('SIGKILL');
     }
