@@ -156,9 +156,9 @@ const hotPlugin = {
       if (a.path === 'lru.min') return { contents: smallLru, resolveDir: root, loader: 'js' };
       if (a.path === 'iconv-lite') return { contents: iconvInternalFirst, resolveDir: root, loader: 'js' };
       if (a.path === 'crypto') return { contents: cryptoSha1First, resolveDir: root, loader: 'js' };
-      // iconv-lite's safer-buffer copies every export of node's buffer, which sets up File and Blob; node's own has all iconv-lite uses.
       // mysql2's require('process') would set up node's wrapper module for the global it already has.
       if (a.path === 'process') return { contents: 'module.exports = process;', loader: 'js' };
+      // iconv-lite's safer-buffer copies every export of node's buffer, which sets up File and Blob; node's own has all iconv-lite uses.
       if (a.path === 'safer-buffer') return { contents: `module.exports = require('buffer');`, loader: 'js' };
       // Only SHA-1: an ES module re-export lets esbuild leave out the rest of legacy.js (MD5, RIPEMD-160 and their tables).
       if (a.path === 'noble-sha1') return { contents: `export { sha1 } from '@noble/hashes/legacy.js';`, resolveDir: root, loader: 'js' };

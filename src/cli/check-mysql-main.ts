@@ -136,7 +136,7 @@ export const realCheckMysqlIo: CheckMysqlIo = {
   }),
   stepDown: {
     read: (config) => readStepDown(config.paths.stateDir),
-    peerInSight: async (config, signal) => (await probeMysqlByLogin(mysql2Connector, peerMysqlTarget(config), PROBE_TIMEOUT_MS, signal)).answered,
+    peerInSight: async (config, signal) => (await probeMysqlByLogin(mysql2Connector, peerMysqlTarget(config, PROBE_TIMEOUT_MS), PROBE_TIMEOUT_MS, signal)).answered,
     requestRejoin: (config, configPath) => requestRejoin(config, configPath, Date.now()),
   },
   processControl: { readPidFile: (p) => readPidFile(p), readProcess: (pid) => readProcess(pid), sendSigterm },
@@ -153,7 +153,7 @@ const who = (config: Config): { node: string; pid: number; at: string } => ({ no
 
 function isolationProber(endpoints: readonly Endpoint[]): NonNullable<HealthDeps['isolation']> {
   return (signal) => probeAny(endpoints, (e, s) => e.login !== undefined
-    ? probeMysqlByLogin(mysql2Connector, { ...e.login, host: e.host, port: e.port }, e.timeoutMs, s)
+    ? probeMysqlByLogin(mysql2Connector, e.login, e.timeoutMs, s)
     : probeTcp(e.host, e.port, e.timeoutMs, s), signal);
 }
 

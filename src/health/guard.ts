@@ -61,7 +61,7 @@ export async function runGuard(config: Config, reading: LocalReading | undefined
       ports.recordAsyncSwitch({ at: new Date(ports.now()).toISOString(), node: config.node.name, mode: 'semi-sync', reason: step.why, gtidBinlogPos: gtid });
       return { action: 'enabled-semi-sync', detail: step.why };
     }
-    const direct = await sight(ports.sql, peerTarget(config), signal);
+    const direct = await sight(ports.sql, peerMysqlTarget(config, SIGHT_TIMEOUT_MS), signal);
     const viaWitness = direct === 'silent' && config.witness !== undefined && ports.witness !== undefined
       ? await sightViaWitness(config, ports.sql, await ports.witness(), signal) : undefined;
     const decision: GuardDecision = decideReplicaLost({ direct, ...(viaWitness !== undefined ? { viaWitness } : {}) }, config.partition.withoutWitness);
@@ -89,9 +89,6 @@ async function onLocal<T>(sql: SqlConnector, target: MysqlTarget, signal: AbortS
   }
 }
 
-function peerTarget(config: Config): MysqlTarget {
-  return { ...peerMysqlTarget(config), connectTimeoutMs: SIGHT_TIMEOUT_MS, queryTimeoutMs: SIGHT_TIMEOUT_MS };
-}
 
 // What the peer's MySQL port says: its role, a refusal (host up, mysqld down) or nothing.
 async function sight(sql: SqlConnector, target: MysqlTarget, parent: AbortSignal): Promise<PeerSight> {
@@ -123,7 +120,7 @@ async function sightViaWitness(config: Config, sql: SqlConnector, connector: Wit
     const stream = await witness.forward(config.peer.host, config.peer.mysqlPort, parent).catch((err: unknown) => err as Error);
     if (stream instanceof Error) return /refused/i.test(stream.message) ? 'refused' : 'silent';
     // The port answered through the witness: the peer is alive even if its server is slow to speak.
-    const seen = await sight(sql, { ...peerTarget(config), stream }, parent);
+    const seen = await sight(sql, { ...peerMysqlTarget(config, SIGHT_TIMEOUT_MS), stream }, parent);
     return seen === 'silent' ? 'read-only' : seen;
   } finally {
     witness.close();

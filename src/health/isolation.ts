@@ -22,8 +22,7 @@ export interface Endpoint {
 export const PROBE_TIMEOUT_MS = 300;
 
 export function isolationEndpoints(config: Config): Endpoint[] {
-  const login = { ...peerMysqlTarget(config), connectTimeoutMs: PROBE_TIMEOUT_MS, queryTimeoutMs: PROBE_TIMEOUT_MS };
-  const out: Endpoint[] = [{ name: 'peer', host: config.peer.host, port: config.peer.mysqlPort, timeoutMs: PROBE_TIMEOUT_MS, login }];
+  const out: Endpoint[] = [{ name: 'peer', host: config.peer.host, port: config.peer.mysqlPort, timeoutMs: PROBE_TIMEOUT_MS, login: peerMysqlTarget(config, PROBE_TIMEOUT_MS) }];
   if (config.witness) out.push({ name: 'witness', host: config.witness.host, port: config.witness.ssh.port, timeoutMs: PROBE_TIMEOUT_MS });
   const g = config.check.gateway;
   if (g) out.push({ name: 'gateway', host: g.host, port: g.port, timeoutMs: g.timeoutMs });

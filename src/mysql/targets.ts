@@ -11,12 +11,12 @@ export function mysqlTarget(config: Pick<Config, 'mysql'>): MysqlTarget {
   };
 }
 
-// The peer's MySQL port with our admin account; short timeouts: a dead peer is the common case.
-export function peerMysqlTarget(config: Config): MysqlTarget {
+// The peer's MySQL port with our admin account; short timeouts: a dead peer is the common case. A probe gives its own.
+export function peerMysqlTarget(config: Config, timeoutMs?: number): MysqlTarget {
   return {
     host: config.peer.host, port: config.peer.mysqlPort,
     user: config.mysql.user, password: config.mysql.password,
-    connectTimeoutMs: Math.min(config.mysql.connectTimeoutMs, 1000),
-    queryTimeoutMs: Math.min(config.mysql.queryTimeoutMs, 2000),
+    connectTimeoutMs: timeoutMs ?? Math.min(config.mysql.connectTimeoutMs, 1000),
+    queryTimeoutMs: timeoutMs ?? Math.min(config.mysql.queryTimeoutMs, 2000),
   };
 }
