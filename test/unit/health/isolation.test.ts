@@ -64,7 +64,8 @@ describe('probeAny', () => {
       timeouts[x.name] = x.timeoutMs;
       return after(x.name === 'peer' ? 200 : 1, false)(x, s);
     }, new AbortController().signal, 50);
-    assert.equal(timeouts['peer'], 1000);
+    // Asked at once: the whole timeout, less the millisecond the clock may turn before the first ask.
+    assert.ok(timeouts['peer']! >= 999 && timeouts['peer']! <= 1000, `peer got ${timeouts['peer']} ms`);
     assert.ok(timeouts['gateway']! <= 1000 - 50 && timeouts['gateway']! > 500, `gateway got ${timeouts['gateway']} ms`);
   });
   it('at the deadline resolves silent, naming the endpoints it never asked', async () => {
