@@ -11,6 +11,7 @@ import { watchPorts } from '../src/cli/watch-main.js';
 import { loadNodeConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { createLineLogger } from '../src/log/stderr-logger.js';
+import { keptLoginProbe } from '../src/health/mysql-answer.js';
 import { keptConnector } from '../src/mysql/kept-connection.js';
 import { mysql2Connector } from '../src/mysql/mysql2-client.js';
 import { mysqlTarget } from '../src/mysql/targets.js';
@@ -122,8 +123,8 @@ function row(name: string, xs: readonly number[], ref: number): string {
 // marker, beat), next to a bare SELECT 1 on one held connection (the floor) and a round that connects afresh each time.
 async function benchWatch(configPath: string, work: string): Promise<void> {
   const config = loadNodeConfig(configPath) as Config;
-  const kept = keptConnector(mysql2Connector);
-  const ports = watchPorts(config, configPath, kept, createLineLogger(), { trackPath: join(work, 'check.down'), beatPath: join(work, 'watch.beat') });
+  const sessions = { local: keptConnector(mysql2Connector), peer: keptLoginProbe(mysql2Connector) };
+  const ports = watchPorts(config, configPath, sessions, createLineLogger(), { trackPath: join(work, 'check.down'), beatPath: join(work, 'watch.beat') });
   const round = async (): Promise<void> => {
     const startedAt = Date.now();
     const r = await ports.round({ signal: AbortSignal.timeout(config.check.deadlineMs), startedAt, deadlineAt: startedAt + config.check.deadlineMs });
@@ -153,7 +154,8 @@ async function benchWatch(configPath: string, work: string): Promise<void> {
     }
   } finally {
     held.close();
-    kept.drop();
+    sessions.local.drop();
+    sessions.peer.drop();
   }
   const ref = median(samples.get('SELECT 1 on one held connection') ?? []);
   process.stdout.write(`\nwatch, CPU per call in this process, ${ROUNDS} interleaved calls each ${WATCH_INTERVAL_MS} ms apart (user + sys)\n`);

@@ -27,7 +27,7 @@ import { installWatchdog } from '../platform/process.js';
 import { probeTcp } from '../platform/tcp-probe.js';
 import { readLocalGuard, type GuardOutcome } from '../health/guard.js';
 import { isolationEndpoints, probeAny, PROBE_TIMEOUT_MS, type Endpoint } from '../health/isolation.js';
-import { probeMysqlByLogin } from '../health/mysql-answer.js';
+import { probeMysqlByLogin, type LoginProbe } from '../health/mysql-answer.js';
 import { appendAsyncSwitch, readStepDown, WATCH_BEAT_FILE, writeStepDown } from '../state/files.js';
 import { beatIsFresh } from '../health/watch.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
@@ -114,7 +114,7 @@ export const realCheckMysqlIo: CheckMysqlIo = {
       ...(config.paths.mysqldPidFile !== undefined ? { pidFile: config.paths.mysqldPidFile } : {}),
       ...(config.mysql.socketPath !== undefined ? { socketPath: config.mysql.socketPath } : {}),
     }),
-    isolation: isolationProber(isolationEndpoints(config)),
+    isolation: isolationProber(isolationEndpoints(config), (t, ms, signal) => probeMysqlByLogin(mysql2Connector, t, ms, signal)),
     readLocal: readLocalGuard,
   }),
   groupMember: (config) => {
@@ -151,10 +151,9 @@ export const realCheckMysqlIo: CheckMysqlIo = {
 
 const who = (config: Config): { node: string; pid: number; at: string } => ({ node: config.node.name, pid: process.pid, at: new Date().toISOString() });
 
-function isolationProber(endpoints: readonly Endpoint[]): NonNullable<HealthDeps['isolation']> {
-  return (signal) => probeAny(endpoints, (e, s) => e.login !== undefined
-    ? probeMysqlByLogin(mysql2Connector, e.login, e.timeoutMs, s)
-    : probeTcp(e.host, e.port, e.timeoutMs, s), signal);
+/** The isolation guard: the peer asked with `login`, the witness and the gateway with a bare connect. */
+export function isolationProber(endpoints: readonly Endpoint[], login: LoginProbe): NonNullable<HealthDeps['isolation']> {
+  return (signal) => probeAny(endpoints, (e, s) => e.login !== undefined ? login(e.login, e.timeoutMs, s) : probeTcp(e.host, e.port, e.timeoutMs, s), signal);
 }
 
 // Slack after check.deadlineMs for the watchdog: the run's own deadline handling comes first.

@@ -5,7 +5,8 @@ import type { Config } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import type { HealthDeps } from '../health/check.js';
 import { readLocalGuard } from '../health/guard.js';
-import { heldWhileAnswered } from '../health/isolation.js';
+import { heldWhileAnswered, isolationEndpoints } from '../health/isolation.js';
+import { keptLoginProbe, type KeptLoginProbe } from '../health/mysql-answer.js';
 import { checkRound, type RoundIo } from '../health/round.js';
 import { beatIsFresh, watchLoop, type TrackValue, type WatchPorts } from '../health/watch.js';
 import type { Logger } from '../log/types.js';
@@ -16,7 +17,7 @@ import { writeFileAtomic } from '../platform/atomic-write.js';
 import { systemClock } from '../platform/clock.js';
 import { installWatchdog, onTerminate } from '../platform/process.js';
 import { CHECK_DOWN_FILE, WATCH_BEAT_FILE } from '../state/files.js';
-import { logRound, realCheckMysqlIo } from './check-mysql-main.js';
+import { isolationProber, logRound, realCheckMysqlIo } from './check-mysql-main.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 // Slack after check.deadlineMs before a round that has not ended ends the process (systemd starts a new one).
@@ -24,7 +25,7 @@ const ROUND_WATCHDOG_GRACE_MS = 1000;
 // How long a stop waits for the log to flush.
 const LOG_CLOSE_MS = 2000;
 // The semi-sync guard reads and acts, and the isolation guard's answer holds, at check-mysql's cadence: every round
-// would add two queries' and two TCP connects' CPU for nothing.
+// would add two queries and a SELECT 1 on the peer for nothing.
 const GUARD_EVERY_MS = 1000;
 
 export async function watchMain(opts: { config: string }): Promise<ExitCode> {
@@ -38,7 +39,7 @@ export async function watchMain(opts: { config: string }): Promise<ExitCode> {
     log.info(`${s}: stopping after this round; check.down keeps its value and check-mysql (the vrrp_script) goes on checking`);
     stop.abort();
   });
-  const kept = keptConnector(mysql2Connector);
+  const sessions: WatchSessions = { local: keptConnector(mysql2Connector), peer: keptLoginProbe(mysql2Connector) };
   const trackPath = join(config.paths.stateDir, CHECK_DOWN_FILE);
   const beatPath = join(config.paths.stateDir, WATCH_BEAT_FILE);
   try {
@@ -46,25 +47,31 @@ export async function watchMain(opts: { config: string }): Promise<ExitCode> {
     await writeFileAtomic(beatPath, `${JSON.stringify({ pid: process.pid, since: new Date().toISOString(), intervalMs: config.check.watch.intervalMs })}\n`);
     const initial = readTrack(trackPath);
     log.info(`watching every ${config.check.watch.intervalMs} ms; ${CHECK_DOWN_FILE} holds ${initial ?? 'nothing yet'}`, { deadlineMs: config.check.deadlineMs, retries: config.check.retries, retryIntervalMs: config.check.retryIntervalMs });
-    await watchLoop(config, initial, watchPorts(config, opts.config, kept, log, { trackPath, beatPath }), stop.signal);
+    await watchLoop(config, initial, watchPorts(config, opts.config, sessions, log, { trackPath, beatPath }), stop.signal);
     log.info('stopped');
     return EXIT.OK;
   } finally {
     untrap();
-    kept.drop();
+    sessions.local.drop();
+    sessions.peer.drop();
     await log.close(LOG_CLOSE_MS);
   }
 }
 
+/** The sessions a watcher keeps between rounds: to the local MySQL, and the isolation guard's to the peer's. */
+export interface WatchSessions {
+  readonly local: KeptConnector;
+  readonly peer: KeptLoginProbe;
+}
+
 /** The watcher's real side effects (bench/check-mysql.ts measures a round through these). */
-export function watchPorts(config: Config, configPath: string, kept: KeptConnector, log: Logger, paths: { trackPath: string; beatPath: string }): WatchPorts {
+export function watchPorts(config: Config, configPath: string, sessions: WatchSessions, log: Logger, paths: { trackPath: string; beatPath: string }): WatchPorts {
   const target = mysqlTarget(config);
-  const real = realCheckMysqlIo.health(config);
   let guardReadAt = -Infinity;
   const health: HealthDeps = {
-    ...real,
-    connector: kept,
-    ...(real.isolation !== undefined ? { isolation: heldWhileAnswered(real.isolation, systemClock, GUARD_EVERY_MS) } : {}),
+    ...realCheckMysqlIo.health(config),
+    connector: sessions.local,
+    isolation: heldWhileAnswered(isolationProber(isolationEndpoints(config), sessions.peer.probe), systemClock, GUARD_EVERY_MS),
     readLocal: async (client, signal) => {
       if (Date.now() - guardReadAt < GUARD_EVERY_MS) return undefined;
       guardReadAt = Date.now();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FAST, writeCheckConfig } from '../helpers/check-mysql-config.js';
-import { MariaDbFarm, mariadbSkipReason, waitFor, type MariaDbServer } from '../helpers/mariadb.js';
+import { ACCOUNTS, MariaDbFarm, mariadbSkipReason, waitFor, type MariaDbServer } from '../helpers/mariadb.js';
 import { startPair } from '../helpers/notify-env.js';
 import { REPO_ROOT, runBin } from '../helpers/run-bin.js';
 
@@ -90,6 +90,25 @@ describe('keepalived-mysql watch against a real MariaDB', { skip }, () => {
     const r = await w.exit;
     assert.deepEqual({ code: r.code, stderr: r.stderr }, { code: 0, stderr: '' });
     assert.match(watchLog(dir), /SIGTERM: stopping after this round[\s\S]*stopped/);
+  });
+
+  it('when the peer answers then the isolation guard asks it on a kept session: one login, not one a second; SIGTERM ends both sessions with a goodbye', async () => {
+    const dir = mkdtempSync(join(work, 'peer-'));
+    const status = async (name: string): Promise<number> => Number((await db.sql<{ Value: string }>(`SHOW GLOBAL STATUS LIKE '${name}'`))[0]?.Value);
+    // The peer is this same server: its counters see the watcher's local session and its isolation probe alike.
+    const w = startWatcher(writeCheckConfig(dir, { port: db.port, mysqldPidFile: db.pidFile, peerPort: db.port }));
+    started.push(w);
+    await waitTrack(dir, '0', 'check.down 0 while MySQL answers');
+    await rounds(dir, 2);
+    const aborted = await status('Aborted_clients');
+    const connections = await status('Connections');
+    // Three isolation probes at least (its answer holds a second): each was a login before the session was kept.
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    assert.equal(await status('Connections') - connections, 1, 'no login but this status query\'s own');
+    w.child.kill('SIGTERM');
+    assert.equal((await w.exit).code, 0);
+    await waitFor(async () => (await db.sql(`SELECT 1 FROM information_schema.PROCESSLIST WHERE USER = '${ACCOUNTS.admin.user}'`)).length === 0, WAIT_MS, 'the watcher\'s sessions to end');
+    assert.equal(await status('Aborted_clients'), aborted, 'both sessions ended with COM_QUIT');
   });
 
   it('when mysqld hangs (SIGSTOP) then 1 comes only after the retry window; on SIGCONT 0; when it is killed (SIGKILL) then 1 at once as process missing', async () => {
