@@ -13,13 +13,20 @@ export const mysql2Connector: SqlConnector = {
         reject(new AppError('DEADLINE_EXCEEDED', 'deadline passed before connecting to MySQL'));
         return;
       }
+      // Our own socket, half-open allowed: after our COM_QUIT the server's close does not end and destroy it, which
+      // made node build process.stderr (2 ms of check-mysql's start) only to compare a socket with it.
+      const stream = target.stream ?? (target.socketPath !== undefined
+        ? tcpConnect({ path: target.socketPath, allowHalfOpen: true })
+        : tcpConnect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true }));
+      const link = { quitting: false };
+      // Half-open only after our goodbye: a server that closes first (KILL, shutdown) is gone, and mysql2 fails the
+      // command it waits on when the socket closes, not when it ends. Left half-open, that command waited out its timeout.
+      stream.on('end', () => {
+        if (!link.quitting) stream.destroy();
+      });
       const conn = mysql.createConnection({
         host: target.host, port: target.port,
-        // Our own socket, half-open allowed: after our COM_QUIT the server's close does not end and destroy it, which
-        // made node build process.stderr (2 ms of check-mysql's start) only to compare a socket with it.
-        stream: target.stream ?? (target.socketPath !== undefined
-          ? tcpConnect({ path: target.socketPath, allowHalfOpen: true })
-          : tcpConnect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true })),
+        stream,
         user: target.user,
         password: target.password,
         connectTimeout: target.connectTimeoutMs,
@@ -45,7 +52,7 @@ export const mysql2Connector: SqlConnector = {
           reject(err);
           return;
         }
-        resolve(wrapConnection(conn, target.queryTimeoutMs));
+        resolve(wrapConnection(conn, link, target.queryTimeoutMs));
       });
     });
   },
@@ -55,7 +62,7 @@ export const mysql2Connector: SqlConnector = {
 // has the goodbye by then, and a drained command never waits longer on a server that cannot be reached.
 const QUIT_GRACE_MS = 250;
 
-function wrapConnection(conn: Conn, defaultTimeoutMs: number): SqlClient {
+function wrapConnection(conn: Conn, link: { quitting: boolean }, defaultTimeoutMs: number): SqlClient {
   let running = 0;
   let spoiled = false;
   conn.on('error', () => {
@@ -101,6 +108,7 @@ function wrapConnection(conn: Conn, defaultTimeoutMs: number): SqlClient {
       }
       // COM_QUIT, written before this returns: a socket closed without it is an "Aborted connection" warning in the
       // server's error log and one more Aborted_clients, every second for check-mysql.
+      link.quitting = true;
       conn.end(() => {});
       setTimeout(() => conn.destroy(), QUIT_GRACE_MS).unref();
     },
