@@ -66,7 +66,8 @@ describe('probeAny', () => {
     }, new AbortController().signal, 50);
     // Asked at once: the whole timeout, less the millisecond the clock may turn before the first ask.
     assert.ok(timeouts['peer']! >= 999 && timeouts['peer']! <= 1000, `peer got ${timeouts['peer']} ms`);
-    assert.ok(timeouts['gateway']! <= 1000 - 50 && timeouts['gateway']! > 500, `gateway got ${timeouts['gateway']} ms`);
+    // Asked after the head start, which Date.now() may see a millisecond short of 50 (CI saw 951).
+    assert.ok(timeouts['gateway']! <= 1000 - 50 + 1 && timeouts['gateway']! > 500, `gateway got ${timeouts['gateway']} ms`);
   });
   it('at the deadline resolves silent, naming the endpoints it never asked', async () => {
     const deadline = new AbortController();
