@@ -1,6 +1,6 @@
 import { AppError, describeError } from '../errors.js';
 import { readLocalGuard } from '../health/guard.js';
-import { guardVariables, gtidSubtract, startReplicaIoThread, stopReplicaIoThread } from '../mysql/queries.js';
+import { guardVariables, gtidSubtract, startReplicaIoThread } from '../mysql/queries.js';
 import { describeDialect, detectDialect, type Dialect } from '../mysql/dialect.js';
 import { describeMysqlError } from '../mysql/errors.js';
 import type { Row, SqlClient } from '../mysql/types.js';
@@ -11,7 +11,7 @@ import {
   parseTerm, STEPDOWN_FILE, stepDownText, TERM_FILE,
   type StepDownRecord, type TermRecord,
 } from '../state/files.js';
-import { fenceOn, killReplicaIoThread } from './execute.js';
+import { fenceOn, stopIoThreadOffSilentSource } from './execute.js';
 import { fence } from './plans.js';
 import { readServerState, type ServerState } from './server-state.js';
 import { mysqlTarget, peerMysqlTarget } from '../mysql/targets.js';
@@ -334,15 +334,13 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
   }
 }
 
-// The peer is silent directly: the IO thread on that link is stopped while the witness is asked (a semi-sync replica's
-// STOP first tries to reach its master, up to rpl_semi_sync_slave_kill_conn_timeout). false, logged: the plan stops it.
+// The peer is silent directly: the IO thread on that link is stopped while the witness is asked (the pause before its
+// STOP hides behind the witness's 500 ms). false, logged: the plan stops it.
 async function stopIoThreadEarly(ctx: TransitionContext, signal: AbortSignal): Promise<boolean> {
   try {
     const local = await connectLocal(ctx, signal);
     try {
-      const d = await detectDialect(local, signal);
-      await killReplicaIoThread(ctx, local, d, 'stop-io-thread', signal);
-      await ctx.steps.sql(local, 'stop-io-thread', 'local', [stopReplicaIoThread(d)], signal, IO_THREAD_EXIT_MS);
+      await stopIoThreadOffSilentSource(ctx, local, await detectDialect(local, signal), signal);
       return true;
     } finally {
       local.close();
@@ -352,7 +350,6 @@ async function stopIoThreadEarly(ctx: TransitionContext, signal: AbortSignal): P
     return false;
   }
 }
-const IO_THREAD_EXIT_MS = 6000;
 
 // A refused promotion leaves this node a replica: its IO thread runs again, reconnecting when the link returns.
 async function restartIoThread(ctx: TransitionContext): Promise<void> {
