@@ -294,20 +294,20 @@ async function killIoThread(rt: Runtime, first: readonly Statement[], signal: Ab
  * there (0.3 ms after the KILL: 3 of 6 tries on a bridged pair), it waited it out.
  */
 export async function stopIoThreadOffSilentSource(ctx: Pick<FenceContext, 'steps' | 'ports'>, c: SqlClient, d: Dialect, signal: AbortSignal): Promise<void> {
-  await killReplicaIoThread(ctx, c, d, 'stop-io-thread', signal);
-  await ctx.ports.clock.sleep(KILLED_IO_THREAD_PAUSE_MS, signal);
+  if (await killReplicaIoThread(ctx, c, d, 'stop-io-thread', signal) > 0) await ctx.ports.clock.sleep(KILLED_IO_THREAD_PAUSE_MS, signal);
   await ctx.steps.sql(c, 'stop-io-thread', 'local', [stopReplicaIoThread(d)], signal, IO_THREAD_EXIT_MS);
 }
-// 20 ms was too short once in 25 isolation drills, on a busy host; the caller's witness takes 500 ms anyway.
+// 20 ms was too short once in 25 isolation drills, on a busy host; the caller asks the witness or reads the peer meanwhile.
 const KILLED_IO_THREAD_PAUSE_MS = 100;
 const IO_THREAD_EXIT_MS = 6000;
 
-/** KILL the replication IO thread: STOP waits out a dead source's socket, a killed thread does not. */
-export async function killReplicaIoThread(ctx: Pick<FenceContext, 'steps'>, c: SqlClient, d: Dialect, step: string, signal: AbortSignal): Promise<void> {
+/** KILL the replication IO thread: STOP waits out a dead source's socket, a killed thread does not. Returns how many were killed. */
+export async function killReplicaIoThread(ctx: Pick<FenceContext, 'steps'>, c: SqlClient, d: Dialect, step: string, signal: AbortSignal): Promise<number> {
   const q = replicaIoThreadIds(d);
   const ids = await c.query<Row>(q.sql, q.params, { signal });
   const kills = ids.map((r) => Number(r['id'])).filter((id) => Number.isSafeInteger(id) && id > 0).map(killConnection);
   await ctx.steps.sql(c, step, 'local', kills, signal);
+  return kills.length;
 }
 
 // Waits (bounded) until everything received (or, from a fenced old master, everything it has) is applied.
