@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { stopIoThreadOffSilentSource } from '../../src/failover/execute.js';
 import { StepRunner } from '../../src/failover/steps.js';
@@ -8,18 +7,12 @@ import { createMemoryLogger } from '../../src/log/stderr-logger.js';
 import { detectDialect } from '../../src/mysql/dialect.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { ACCOUNTS, MariaDbFarm, mariadbSkipReason, waitFor, waitForSync, type MariaDbServer } from '../helpers/mariadb.js';
+import { namespaceSkipReason } from '../helpers/namespaces.js';
 
 // A semi-sync replica whose master is cut off without a word (its switch port blocked: carrier up, frames dropped),
 // as in the lab's master-partition drill, with the two servers in network namespaces of their own on one bridge.
 
-function namespaceSkipReason(): string | undefined {
-  const missing = ['/usr/sbin/ip', '/usr/sbin/bridge'].filter((p) => !existsSync(p) && !existsSync(p.replace('/usr', '')));
-  const why = process.getuid?.() !== 0 ? 'needs root for network namespaces' : missing.length > 0 ? `missing ${missing.join(', ')}` : undefined;
-  if (why !== undefined && process.env['CI'] === 'true') throw new Error(`IO thread kill test cannot run under CI=true: ${why}`);
-  return why;
-}
-
-const skip = mariadbSkipReason() ?? namespaceSkipReason();
+const skip = mariadbSkipReason() ?? namespaceSkipReason('IO thread kill test', 'network', ['/usr/sbin/ip', '/usr/sbin/bridge']);
 const tag = `kmiok${process.pid}`;
 const NS = { master: `${tag}a`, replica: `${tag}b`, bridge: `${tag}s` };
 const ADDR = { master: '10.203.0.1', replica: '10.203.0.2' };

@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ACCOUNTS, MariaDbFarm, mariadbSkipReason, type MariaDbServer } from '../helpers/mariadb.js';
+import { namespaceSkipReason } from '../helpers/namespaces.js';
 
-// Why the server cannot be put in a network and mount namespace of its own here; a failure under CI=true.
-function namespaceSkipReason(): string | undefined {
-  const missing = ['/usr/bin/unshare', '/usr/bin/nsenter', '/usr/sbin/ip'].filter((p) => !existsSync(p) && !existsSync(p.replace('/usr', '')));
-  const why = process.getuid?.() !== 0 ? 'needs root for network and mount namespaces' : missing.length > 0 ? `missing ${missing.join(', ')}` : undefined;
-  if (why !== undefined && process.env['CI'] === 'true') throw new Error(`host cache test cannot run under CI=true: ${why}`);
-  return why;
-}
-
-const skip = mariadbSkipReason() ?? namespaceSkipReason();
+const skip = mariadbSkipReason() ?? namespaceSkipReason('host cache test', 'network and mount', ['/usr/bin/unshare', '/usr/bin/nsenter', '/usr/sbin/ip']);
 const dist = fileURLToPath(new URL('../..', import.meta.url));
 // A client address that is not 127.0.0.1 (the server keeps no host cache for loopback) and resolves both ways through
 // the namespace's own /etc/hosts, as a pair listed in /etc/hosts or DNS does: the case where MariaDB counts errors.
