@@ -5,6 +5,7 @@ import { stopIoThreadOffSilentSource } from '../../src/failover/execute.js';
 import { StepRunner } from '../../src/failover/steps.js';
 import { createMemoryLogger } from '../../src/log/stderr-logger.js';
 import { detectDialect } from '../../src/mysql/dialect.js';
+import type { SqlClient } from '../../src/mysql/types.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { ACCOUNTS, MariaDbFarm, mariadbSkipReason, waitFor, waitForSync, type MariaDbServer } from '../helpers/mariadb.js';
 import { namespaceSkipReason } from '../helpers/namespaces.js';
@@ -19,6 +20,10 @@ const ADDR = { master: '10.203.0.1', replica: '10.203.0.2' };
 const MASTER_PORT = 'pa';
 // Long enough that a STOP which waited it out is unmistakable.
 const KILL_CONN_TIMEOUT_S = 5;
+// What a reconnect's connect waits when nothing interrupts it.
+const SLAVE_NET_TIMEOUT_S = 30;
+// terminate_slave_thread's pthread_kill, sent again while the thread runs.
+const STOP_SIGNALS_EVERY_S = 2;
 
 const ip = (...args: string[]): void => {
   execFileSync('ip', args, { stdio: 'ignore' });
@@ -32,6 +37,30 @@ describe('killing the replication IO thread of a semi-sync replica whose master 
   const farm = new MariaDbFarm();
   let master: MariaDbServer;
   let replica: MariaDbServer;
+
+  const point = async (): Promise<void> => {
+    await replica.sql(
+      `CHANGE MASTER TO MASTER_HOST='${ADDR.master}', MASTER_PORT=${master.port}, MASTER_USER='${ACCOUNTS.repl.user}', ` +
+        `MASTER_PASSWORD='${ACCOUNTS.repl.password}', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1`,
+      'START SLAVE');
+    await waitFor(async () => (await replica.sql('SHOW SLAVE STATUS'))[0]?.['Slave_IO_Running'] === 'Yes', 15_000, 'the replica connected');
+  };
+
+  // The stop as a promotion runs it, timed; then replication is detached as the plan does next.
+  const stopTimed = async (client: SqlClient): Promise<number> => {
+    const log = createMemoryLogger();
+    const signal = AbortSignal.timeout(20_000);
+    const d = await detectDialect(client, signal);
+    const started = Date.now();
+    await stopIoThreadOffSilentSource({ steps: new StepRunner({ clock: systemClock, log }), ports: { clock: systemClock, log } }, client, d, signal);
+    const stopMs = Date.now() - started;
+    const [st] = await client.query('SHOW SLAVE STATUS');
+    assert.equal(st?.['Slave_IO_Running'], 'No');
+    await client.query('STOP SLAVE');
+    await client.query('RESET SLAVE ALL');
+    assert.deepEqual(await client.query('SHOW SLAVE STATUS'), [], 'replication detached');
+    return stopMs;
+  };
 
   before(async () => {
     for (const ns of Object.values(NS)) {
@@ -49,15 +78,12 @@ describe('killing the replication IO thread of a semi-sync replica whose master 
     }
     const start = (node: 'master' | 'replica', serverId: number): Promise<MariaDbServer> => farm.start({
       name: node, serverId, launcher: ['ip', 'netns', 'exec', NS[node]],
-      extraArgs: [`--bind-address=${ADDR[node]}`, `--rpl-semi-sync-slave-kill-conn-timeout=${KILL_CONN_TIMEOUT_S}`, '--slave-net-timeout=30'],
+      extraArgs: [`--bind-address=${ADDR[node]}`, `--rpl-semi-sync-slave-kill-conn-timeout=${KILL_CONN_TIMEOUT_S}`, `--slave-net-timeout=${SLAVE_NET_TIMEOUT_S}`],
     });
     [master, replica] = await Promise.all([start('master', 1), start('replica', 2)]);
     await master.sql('SET GLOBAL read_only = 0', 'SET GLOBAL rpl_semi_sync_slave_enabled = 0');
-    await replica.sql('SET GLOBAL rpl_semi_sync_master_enabled = 0',
-      `CHANGE MASTER TO MASTER_HOST='${ADDR.master}', MASTER_PORT=${master.port}, MASTER_USER='${ACCOUNTS.repl.user}', ` +
-        `MASTER_PASSWORD='${ACCOUNTS.repl.password}', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1`,
-      'START SLAVE');
-    await waitFor(async () => (await replica.sql('SHOW SLAVE STATUS'))[0]?.['Slave_IO_Running'] === 'Yes', 15_000, 'the replica connected');
+    await replica.sql('SET GLOBAL rpl_semi_sync_master_enabled = 0');
+    await point();
     await master.sql('CREATE DATABASE appdb', 'CREATE TABLE appdb.t (id INT PRIMARY KEY) ENGINE=InnoDB', 'INSERT INTO appdb.t VALUES (1)');
     await waitForSync(master, replica);
   });
@@ -77,19 +103,33 @@ describe('killing the replication IO thread of a semi-sync replica whose master 
     blockMasterPort(true);
     const client = await replica.rootClient();
     try {
-      const log = createMemoryLogger();
-      const signal = AbortSignal.timeout(20_000);
-      const d = await detectDialect(client, signal);
-      const started = Date.now();
-      await stopIoThreadOffSilentSource({ steps: new StepRunner({ clock: systemClock, log }), ports: { clock: systemClock, log } }, client, d, signal);
-      const stopMs = Date.now() - started;
-      const [st] = await client.query('SHOW SLAVE STATUS');
-      assert.equal(st?.['Slave_IO_Running'], 'No');
+      const stopMs = await stopTimed(client);
       // A STOP that reached the killed thread before its connect to the master would wait the whole 5 s.
       assert.ok(stopMs < (KILL_CONN_TIMEOUT_S * 1000) / 2, `the stop took ${stopMs} ms (rpl_semi_sync_slave_kill_conn_timeout is ${KILL_CONN_TIMEOUT_S} s)`);
-      await client.query('STOP SLAVE');
-      await client.query('RESET SLAVE ALL');
-      assert.deepEqual(await client.query('SHOW SLAVE STATUS'), [], 'replication detached');
+    } finally {
+      client.close();
+      blockMasterPort(false);
+    }
+  });
+
+  // The master's mysqld died first (its reset reached the replica), then its host went silent: the IO thread is inside
+  // a reconnect, which a KILL does not interrupt (it waits slave_net_timeout). STOP's signal ends that connect; the
+  // thread's own connect to the master then waits until kill_conn_timeout or STOP's next signal, 2 s later (2.1 s here).
+  it('bounds the stop of an IO thread reconnecting to a master gone silent by STOP, not slave_net_timeout', async () => {
+    await point();
+    await master.kill();
+    blockMasterPort(true);
+    const client = await replica.rootClient();
+    try {
+      // MASTER_CONNECT_RETRY=1: past the first refusal and the retry's sleep, it is connecting into silence.
+      await waitFor(async () => {
+        const [p] = await client.query("SELECT STATE AS state FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO'");
+        return p?.['state'] === 'Reconnecting after a failed master event read';
+      }, 15_000, 'the IO thread reconnecting');
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const stopMs = await stopTimed(client);
+      assert.ok(stopMs < Math.min(KILL_CONN_TIMEOUT_S, STOP_SIGNALS_EVERY_S) * 1000 + 1000,
+        `the stop took ${stopMs} ms (kill_conn_timeout ${KILL_CONN_TIMEOUT_S} s, slave_net_timeout ${SLAVE_NET_TIMEOUT_S} s)`);
     } finally {
       client.close();
       blockMasterPort(false);
