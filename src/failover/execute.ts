@@ -2,7 +2,7 @@ import { recordProvenCurrent } from '../heal/verdict.js';
 import type { Config } from '../config/schema.js';
 import { AppError, describeError, isAppError } from '../errors.js';
 import {
-  changeSource, gtidSubtract, killConnection, replicaIoThreadIds, replicaRuntime, setGtidSlavePos, stopReplicaIoThread, waitForGtids, type ReplicaStatus, type Statement,
+  changeSource, gtidSubtract, killConnection, replicaIoThreadIds, replicaRuntime, replicaSqlThreadIds, setGtidSlavePos, stopReplicaIoThread, waitForGtids, type ReplicaStatus, type Statement,
 } from '../mysql/queries.js';
 import type { Dialect } from '../mysql/dialect.js';
 import type { Row, SqlClient } from '../mysql/types.js';
@@ -98,10 +98,12 @@ async function runStep(step: Step, rt: Runtime, signal: AbortSignal): Promise<vo
       }
       return;
     }
+    case 'kill-sql-thread': return run((s) => killSqlThread(rt, step.boundMs, s));
     case 'read-at-stop': return run(async (s) => {
       const replica = await readReplica(rt.local.client, rt.local.dialect, s);
       const state = await readServerState(rt.local.client, rt.local.dialect, s);
-      if (replica?.ioRunning === 'Yes') throw new AppError('FAILOVER_STEP_FAILED', 'replication is still running after STOP; refusing to open writes');
+      const running = step.ioThread === 'killed' ? (await ioThreadIds(rt.local.client, rt.local.dialect, s)).length > 0 : replica?.ioRunning === 'Yes';
+      if (running) throw new AppError('FAILOVER_STEP_FAILED', 'replication is still running after STOP; refusing to open writes');
       log.info('replication stopped; coordinates before detaching', { replica, gtidSlavePos: state.gtidSlavePos, gtidExecuted: state.gtidExecuted });
       facts.atStop = { replica, state };
     });
@@ -291,11 +293,14 @@ async function killIoThread(rt: Runtime, first: readonly Statement[], signal: Ab
  * Stops the IO thread of a replica whose source went silent: KILL, a pause, STOP. On its way out a MariaDB semi-sync
  * replica's IO thread connects to its source to end the dump thread there, up to rpl_semi_sync_slave_kill_conn_timeout
  * on a dead link. STOP signals the thread: during that connect it cuts it short; sent before the killed thread got
- * there (0.3 ms after the KILL: 3 of 6 tries on a bridged pair), it waited it out.
+ * there (0.3 ms after the KILL: 3 of 6 tries on a bridged pair), it waited it out. A thread caught reconnecting needs
+ * STOP's signal to end that connect, and then waits out the semi-sync one. Resolves once the STOP is sent.
  */
-export async function stopIoThreadOffSilentSource(ctx: Pick<FenceContext, 'steps' | 'ports'>, c: SqlClient, d: Dialect, signal: AbortSignal): Promise<void> {
-  if (await killReplicaIoThread(ctx, c, d, 'stop-io-thread', signal) > 0) await ctx.ports.clock.sleep(KILLED_IO_THREAD_PAUSE_MS, signal);
-  await ctx.steps.sql(c, 'stop-io-thread', 'local', [stopReplicaIoThread(d)], signal, IO_THREAD_EXIT_MS);
+export async function stopIoThreadOffSilentSource(ctx: Pick<FenceContext, 'steps' | 'ports'>, c: SqlClient, d: Dialect, signal: AbortSignal)
+  : Promise<{ readonly killed: number; readonly exited: Promise<void> }> {
+  const killed = await killReplicaIoThread(ctx, c, d, 'stop-io-thread', signal);
+  if (killed > 0) await ctx.ports.clock.sleep(KILLED_IO_THREAD_PAUSE_MS, signal);
+  return { killed, exited: ctx.steps.sql(c, 'stop-io-thread', 'local', [stopReplicaIoThread(d)], signal, IO_THREAD_EXIT_MS) };
 }
 // 20 ms was too short once in 25 isolation drills, on a busy host; the caller asks the witness or reads the peer meanwhile.
 const KILLED_IO_THREAD_PAUSE_MS = 100;
@@ -303,11 +308,28 @@ const IO_THREAD_EXIT_MS = 6000;
 
 /** KILL the replication IO thread: STOP waits out a dead source's socket, a killed thread does not. Returns how many were killed. */
 export async function killReplicaIoThread(ctx: Pick<FenceContext, 'steps'>, c: SqlClient, d: Dialect, step: string, signal: AbortSignal): Promise<number> {
-  const q = replicaIoThreadIds(d);
-  const ids = await c.query<Row>(q.sql, q.params, { signal });
-  const kills = ids.map((r) => Number(r['id'])).filter((id) => Number.isSafeInteger(id) && id > 0).map(killConnection);
+  const kills = (await ioThreadIds(c, d, signal)).map(killConnection);
   await ctx.steps.sql(c, step, 'local', kills, signal);
   return kills.length;
+}
+
+// MariaDB lists a killed thread as 'Killed', no longer 'Slave_IO': these are the ones still running un-killed.
+const ioThreadIds = (c: SqlClient, d: Dialect, signal: AbortSignal): Promise<number[]> => threadIds(c, replicaIoThreadIds(d), signal);
+
+async function threadIds(c: SqlClient, q: Statement, signal: AbortSignal): Promise<number[]> {
+  return (await c.query<Row>(q.sql, q.params, { signal })).map((r) => Number(r['id'])).filter((id) => Number.isSafeInteger(id) && id > 0);
+}
+
+// KILL, where STOP SQL_THREAD would wait for the exiting IO thread; the SQL thread is idle, so it stops at once.
+async function killSqlThread(rt: Runtime, boundMs: number, signal: AbortSignal): Promise<void> {
+  const { client: c, dialect: d } = rt.local;
+  await rt.ctx.steps.sql(c, 'kill-sql-thread', 'local', (await threadIds(c, replicaSqlThreadIds(d), signal)).map(killConnection), signal);
+  const { value, settled } = await pollUntil<ReplicaStatus | undefined>({
+    clock: rt.ctx.ports.clock, signal, deadlineMs: boundMs, maxDelayMs: 50,
+    read: (s) => readReplica(c, d, s),
+    settled: (st) => st?.sqlRunning !== 'Yes',
+  });
+  if (!settled) throw new AppError('FAILOVER_STEP_FAILED', `the replication SQL thread still runs ${boundMs} ms after its KILL (${value?.lastSqlError ?? ''})`);
 }
 
 // Waits (bounded) until everything received (or, from a fenced old master, everything it has) is applied.

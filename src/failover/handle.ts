@@ -70,7 +70,8 @@ async function runPlan(state: Exclude<TargetState, 'REJOIN'>, ctx: TransitionCon
               ...(route?.peerHostSilent ? { hostSilent: true } : {}) }
             : await openPeer(ctx, 'reach-old-master', signal);
         }
-        plan = planPromotion(config, { dialect: local.dialect, state: before }, rt.peer ?? { kind: 'not-asked' });
+        plan = planPromotion(config, { dialect: local.dialect, state: before, ...(route?.ioThreadExiting ? { ioThreadExiting: true } : {}) },
+          rt.peer ?? { kind: 'not-asked' });
         break;
       }
       case 'BACKUP': plan = planDemotion(config, local.dialect); break;

@@ -160,6 +160,8 @@ export interface MasterRoute {
   readonly peerBinlogIndex?: string;
   /** The witness got no answer from its host either: no SSH tail read is tried. */
   readonly peerHostSilent?: boolean;
+  /** The IO thread on the silent source was killed and its STOP still waits for it to exit (the plan opens writes first). */
+  readonly ioThreadExiting?: boolean;
 }
 
 
@@ -260,7 +262,7 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
   let files: PeerFiles | undefined;
   try {
     // The plan reads the replica next: a stop begun early has ended by then.
-    if (direct.kind === 'answered' || direct.kind === 'refused') await ioStop;
+    if (direct.kind === 'answered' || direct.kind === 'refused') await ioStop?.done;
     if (direct.kind === 'answered') {
       const holds = direct.state.readOnly ? {} : await containment(ctx, direct, signal);
       // Its term matters only when the two diverged: SSH stays off the critical path of an ordinary switchover.
@@ -277,10 +279,9 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
       ioStop ??= stopIoThreadEarly(ctx, signal);
       files = await peerFilesVia(ctx, undefined, signal);
       const term = await markHung(ctx, files, localTerm, 'its MySQL hung (its host accepts, the server does not answer)', signal);
-      await ioStop;
-      return { term, ...silent };
+      return { term, ...silent, ...await ioThreadAtPlan(ctx, ioStop, signal) };
     }
-    if (viaWitness === undefined) return { term: await raiseTerm(ctx, localTerm, undefined), ...silent };
+    if (viaWitness === undefined) return { term: await raiseTerm(ctx, localTerm, undefined), ...silent, ...await ioThreadAtPlan(ctx, ioStop, signal) };
     ioStop ??= stopIoThreadEarly(ctx, signal);
     const route = await viaWitness;
     if (route.kind === 'no-witness') {
@@ -290,8 +291,8 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
     via = route.witness;
     if (route.kind === 'peer-unreachable') {
       ports.log.warn(`the witness cannot reach ${config.peer.name} either (${route.reason}): it is dead or isolated, and an isolated node never promotes`);
-      await ioStop;
-      return { term: await raiseTerm(ctx, localTerm, undefined), via, ...silent, ...(route.hostSilent ? { peerHostSilent: true } : {}) };
+      const io = await ioThreadAtPlan(ctx, ioStop, signal);
+      return { term: await raiseTerm(ctx, localTerm, undefined), via, ...silent, ...(route.hostSilent ? { peerHostSilent: true } : {}), ...io };
     }
     files = await peerFilesVia(ctx, via, signal);
     if (route.kind === 'answered') {
@@ -312,21 +313,19 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
             ...(await containment(ctx, { client: route.client, dialect: route.dialect, state }, signal)) }, undefined);
         }
         await markStale(ctx, files, term, 'fenced through the witness', signal);
-        await ioStop;
-        return { term, via, ...silent, ...(state.logBinIndex ? { peerBinlogIndex: state.logBinIndex } : {}) };
+        return { term, via, ...silent, ...(state.logBinIndex ? { peerBinlogIndex: state.logBinIndex } : {}), ...await ioThreadAtPlan(ctx, ioStop, signal) };
       } finally {
         route.client.close();
       }
     }
     ports.log.warn(`${config.peer.name}'s MySQL port answers through the witness but the server does not (${route.reason}): marking it stepped down`);
     const term = await markHung(ctx, files, localTerm, 'unreachable except through the witness, its MySQL silent', signal);
-    await ioStop;
-    return { term, via, ...silent };
+    return { term, via, ...silent, ...await ioThreadAtPlan(ctx, ioStop, signal) };
   } catch (err) {
     // A refusal before the witness route settled (a step-down marker) leaves its session opening: closed when it does.
     if (via === undefined) void viaWitness?.then(closeRoute);
     via?.close();
-    if (ioStop !== undefined && await ioStop) await restartIoThread(ctx);
+    if (ioStop !== undefined && await ioStop.done) await restartIoThread(ctx);
     throw err;
   } finally {
     files?.close();
@@ -334,22 +333,55 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
   }
 }
 
+/** The IO thread's stop begun beside the witness: `sent` once it is killed and its STOP sent, `done` when the STOP returned. */
+interface EarlyIoStop {
+  readonly sent: Promise<{ readonly killed: number; readonly mariadb: boolean } | undefined>;
+  /** false, logged: the stop failed, and the plan stops it. */
+  readonly done: Promise<boolean>;
+}
+
 // The peer is silent directly: the IO thread on that link is stopped while the witness is asked (the pause before its
-// STOP hides behind the witness's 500 ms). false, logged: the plan stops it.
-async function stopIoThreadEarly(ctx: TransitionContext, signal: AbortSignal): Promise<boolean> {
-  try {
+// STOP hides behind the witness's 500 ms).
+function stopIoThreadEarly(ctx: TransitionContext, signal: AbortSignal): EarlyIoStop {
+  const begun = (async () => {
     const local = await connectLocal(ctx, signal);
     try {
-      await stopIoThreadOffSilentSource(ctx, local, await detectDialect(local, signal), signal);
-      return true;
-    } finally {
+      const d = await detectDialect(local, signal);
+      const { killed, exited } = await stopIoThreadOffSilentSource(ctx, local, d, signal);
+      return { killed, mariadb: d.flavor === 'mariadb', exited: exited.finally(() => local.close()) };
+    } catch (err) {
       local.close();
+      throw err;
     }
-  } catch (err) {
+  })();
+  const done = begun.then((b) => b.exited).then(() => true, (err: unknown) => {
     ctx.ports.log.warn(`could not stop the replication IO thread early: ${describeError(err)}`);
     return false;
-  }
+  });
+  return { sent: begun.then(({ killed, mariadb }) => ({ killed, mariadb }), () => undefined), done };
 }
+
+/**
+ * Where the early stop stands when the plan begins. A MariaDB IO thread killed while it was reconnecting to the silent
+ * source needs STOP's signal to end that connect, then waits out its semi-sync connect to the same source (up to
+ * rpl_semi_sync_slave_kill_conn_timeout; MariaDB signals again only every 2 s). Killed, it receives nothing more: the
+ * plan opens writes beside it and detaches after (STOP SQL_THREAD, STOP and RESET would wait for it).
+ */
+async function ioThreadAtPlan(ctx: TransitionContext, io: EarlyIoStop | undefined, signal: AbortSignal): Promise<{ ioThreadExiting?: true }> {
+  if (io === undefined) return {};
+  const sent = await io.sent;
+  if (sent === undefined || sent.killed === 0 || !sent.mariadb) {
+    await io.done;
+    return {};
+  }
+  const gone = await Promise.race([io.done.then(() => true), ctx.ports.clock.sleep(IO_EXIT_GRACE_MS, signal).then(() => false, () => false)]);
+  if (gone) return {};
+  ctx.ports.log.warn(`the killed replication IO thread is still on its way out (its semi-sync connect to ${ctx.config.peer.name}): ` +
+    'opening writes beside it, STOP and RESET after');
+  return { ioThreadExiting: true };
+}
+// A STOP that reaches the killed thread in its semi-sync connect returns within milliseconds.
+const IO_EXIT_GRACE_MS = 50;
 
 // A refused promotion leaves this node a replica: its IO thread runs again, reconnecting when the link returns.
 async function restartIoThread(ctx: TransitionContext): Promise<void> {
@@ -433,6 +465,9 @@ export function phaseLines(state: 'MASTER' | 'BACKUP' | 'STOP' | 'FAULT', config
       '  [before-master] refuse if this node carries a step-down marker, or the peer is a writable master at a newer term or holding less than this node',
       ...(config.witness ? [`  [before-master] if ${config.peer.name}'s MySQL is silent: reach it through the witness ${config.witness.host}; ` +
         'refuse if the witness proves nothing; if it answers there: fence it there, read its state, mark it stepped down (stepdown.json over SFTP)'] : []),
+      `  [before-master] if ${config.peer.name}'s MySQL is silent: KILL this node's replication IO thread, STOP it 100 ms later; ` +
+        'a MariaDB IO thread still on its way out when the plan begins (its semi-sync connect to the silent source) gets no wait: ' +
+        'the plan below KILLs the SQL thread instead of STOP SQL_THREAD, opens writes, then STOPs and detaches',
       '  [before-master] raise the promotion term (term.json) and record the asynchronous start in semisync-async.jsonl, before writes open',
     ];
   }

@@ -19,7 +19,7 @@ export type Server = 'local' | 'peer';
 /** Every step name, written once: logs, timings (bench) and the dry-run print use these. */
 export type StepName =
   | 'fence-old-master' | 'fence-local' | 'fence-old-master-via-witness' | 'fence-stale-peer' | 'stay-fenced' | 'connect-old-master-ssh' | 'start-sql-thread' | 'start-io-thread'
-  | 'catch-up' | 'kill-io-thread' | 'stop-replication' | 'read-at-stop' | 'recover-tail' | 'detach-replication'
+  | 'catch-up' | 'kill-io-thread' | 'kill-sql-thread' | 'stop-replication' | 'read-at-stop' | 'recover-tail' | 'detach-replication'
   | 'durable-commits' | 'semi-sync-master' | 'open-writes' | 'record-position' | 'compare-old-master-tail'
   | 'reach-new-master' | 'wait-peer-writable' | 'read-local' | 'read-peer-position-record' | 'errant-check' | 'semi-sync-replica' | 'restart-io-thread' | 'change-source-timers'
   | 'set-gtid-slave-pos' | 'change-source' | 'start-replication' | 'verify-replication';
@@ -130,10 +130,15 @@ export type Step =
   | Named & { readonly kind: 'catch-up'; readonly target: CatchUpTarget; readonly timeoutMs: number; readonly status: ReplicaStatus }
   /** The source is unreachable: stop the SQL thread, then KILL the IO thread (STOP would wait on its socket). */
   | Named & { readonly kind: 'kill-io-thread'; readonly statements: readonly Statement[] }
+  /**
+   * The IO thread is killed but not gone yet (MariaDB: its semi-sync connect to the dead source), and STOP SQL_THREAD
+   * would wait for it: KILL the SQL thread instead (all it received is applied) and wait until it has stopped.
+   */
+  | Named & { readonly kind: 'kill-sql-thread'; readonly boundMs: number }
   /** STOP, bounded; when it does not finish, reconnect and stop the threads one by one. */
   | Named & { readonly kind: 'stop-replication'; readonly statement: Statement; readonly fallback: readonly Statement[]; readonly timeoutMs: number }
-  /** Reads the exact coordinates after STOP; refuses to go on while the IO thread still runs. */
-  | Named & { readonly kind: 'read-at-stop' }
+  /** Reads the exact coordinates after STOP; refuses to go on while the IO thread still runs ('killed': runs un-killed). */
+  | Named & { readonly kind: 'read-at-stop'; readonly ioThread: 'stopped' | 'killed' }
   /** Recover the unfenced old master's binlog tail over SSH; sets the 'tail' fact. */
   | Named & { readonly kind: 'recover-tail'; readonly recover: boolean; readonly appliedNow: string; readonly indexFile?: string }
   /** After writes open, read the fenced old master's binlog end for the log. */
@@ -202,7 +207,9 @@ function describeStep(s: Step): string[] {
         : 'the relay log to be applied (polling)'}`];
     case 'kill-io-thread': return [...at('local', s.statements), `[${s.name}] local: KILL CONNECTION <replication IO thread>`];
     case 'stop-replication': return [...at('local', [s.statement]).map((l) => `${l} (${s.timeoutMs} ms; else ${s.fallback.map(showStatement).join(', ')} on a new connection)`)];
-    case 'read-at-stop': return [`[${s.name}] local: read the replica's coordinates; refuse if the IO thread still runs`];
+    case 'kill-sql-thread': return [`[${s.name}] local: KILL CONNECTION <replication SQL thread>, then wait up to ${s.boundMs} ms until it has stopped`];
+    case 'read-at-stop': return [`[${s.name}] local: read the replica's coordinates; refuse if the IO thread still runs${
+      s.ioThread === 'killed' ? ' un-killed' : ''}`];
     case 'recover-tail': return [`[${s.name}] would read the old master's binlogs over SSH from ${s.appliedNow} ` +
       (s.recover ? 'and apply its complete missing transactions locally (mariadb-binlog | mariadb) before opening writes'
         : '(recoverOldMasterTail=false: a gap is decided by onCatchUpTimeout)')];

@@ -105,6 +105,11 @@ export function compareTail(tail: BinlogTail, applied: AppliedPosition): TailCom
 export interface LocalView {
   readonly dialect: Dialect;
   readonly state: ServerState;
+  /**
+   * MASTER off a silent source: its IO thread was killed and STOPped before the plan, and the STOP still waits for
+   * the thread to exit (MariaDB: its semi-sync connect to that source, up to rpl_semi_sync_slave_kill_conn_timeout).
+   */
+  readonly ioThreadExiting?: boolean;
 }
 
 /** The peer's MySQL as the read phase found it: 'not-asked' when the transition did not need it. */
@@ -161,6 +166,9 @@ const record = (config: Config, role: PositionRecord['role'], o: { replicaAtStop
   replicaAtStop: o.replicaAtStop ?? false, bestEffort: o.bestEffort ?? false,
 });
 
+// A killed SQL thread stops within milliseconds (it was idle: everything received is applied).
+const SQL_THREAD_EXIT_MS = 2000;
+
 // STOP SLAVE can hang on a dead master's socket: bounded, then the IO and SQL threads one by one on a fresh connection.
 function stopReplication(config: Config, d: Dialect): Step {
   const t = stepBudgets(config).stopReplica;
@@ -206,7 +214,7 @@ function onPossibleLoss(config: Config, d: Dialect, what: 'catch-up' | 'tail'): 
  */
 type Source = { readonly kind: 'fenced' } | { readonly kind: 'unfenced'; readonly binlogIndex?: string; readonly hostSilent?: boolean };
 
-function drainReplica(config: Config, d: Dialect, status: ReplicaStatus, source: Source): Plan {
+function drainReplica(config: Config, d: Dialect, status: ReplicaStatus, source: Source, ioThreadExiting: boolean): Plan {
   const fenced = source.kind === 'fenced';
   const readTail = source.kind === 'unfenced' && source.hostSilent !== true;
   const binlogIndex = source.kind === 'unfenced' ? source.binlogIndex : undefined;
@@ -228,9 +236,11 @@ function drainReplica(config: Config, d: Dialect, status: ReplicaStatus, source:
     { kind: 'if', test: 'caught-up',
       then: [note('info', 'caught up', (f) => `replica caught up to ${f.catchUp?.target || 'its relay log'} (${f.catchUp?.detail ?? ''})`)],
       else: onPossibleLoss(config, d, 'catch-up') },
-    ...(fenced ? [] : [{ kind: 'kill-io-thread', name: 'kill-io-thread', budgetMs: b.query, statements: [stopReplicaSqlThread(d)] } as const]),
-    stopReplication(config, d),
-    { kind: 'read-at-stop', name: 'read-at-stop', budgetMs: b.query + 1000 },
+    ...(fenced ? [] : ioThreadExiting
+      ? [{ kind: 'kill-sql-thread', name: 'kill-sql-thread', budgetMs: b.query + SQL_THREAD_EXIT_MS + 500, boundMs: SQL_THREAD_EXIT_MS } as const]
+      : [{ kind: 'kill-io-thread', name: 'kill-io-thread', budgetMs: b.query, statements: [stopReplicaSqlThread(d)] } as const]),
+    ...(ioThreadExiting ? [] : [stopReplication(config, d)]),
+    { kind: 'read-at-stop', name: 'read-at-stop', budgetMs: b.query + 1000, ioThread: ioThreadExiting ? 'killed' : 'stopped' },
     ...(source.kind === 'unfenced' && !readTail ? [note('warn', "the witness cannot reach the old master's host either: its binlog tail is out of reach " +
       '(an isolated master acknowledges nothing alone: semi-sync never falls back by itself)')] : []),
     ...(!readTail ? [] : [{
@@ -282,13 +292,16 @@ export function planPromotion(config: Config, local: LocalView, peer: PeerView):
   const source: Source = peer.kind === 'unreachable'
     ? { kind: 'unfenced', ...(peer.binlogIndex ? { binlogIndex: peer.binlogIndex } : {}), ...(peer.hostSilent ? { hostSilent: true } : {}) }
     : { kind: 'unfenced' };
-  const unfenced: Plan = [...drainReplica(config, d, status, source), detach, ...openAsMaster(config, d, true)];
+  // A killed IO thread still on its way out receives nothing more: writes open beside it, and STOP and detach follow.
+  const unfenced: Plan = local.ioThreadExiting === true
+    ? [...drainReplica(config, d, status, source, true), ...openAsMaster(config, d, true), stopReplication(config, d), detach]
+    : [...drainReplica(config, d, status, source, false), detach, ...openAsMaster(config, d, true)];
   if (peer.kind !== 'answered') return unfenced;
   const ssh = config.peer.ssh;
   // Walk the old master's binlog only from what this replica already read (a whole-file walk is slow).
   const hint = status.sourceLogFile !== '' ? { file: status.sourceLogFile, pos: status.readSourceLogPos } : undefined;
   const fenced: Plan = [
-    ...drainReplica(config, d, status, { kind: 'fenced' }), detach, ...openAsMaster(config, d, true),
+    ...drainReplica(config, d, status, { kind: 'fenced' }, false), detach, ...openAsMaster(config, d, true),
     // A fenced old master's tail only feeds the log: read after writes open (loading ssh2 costs more CPU than the promotion).
     { kind: 'compare-old-master-tail', name: 'compare-old-master-tail', budgetMs: ssh.connectTimeoutMs + 2 * ssh.commandTimeoutMs + 500,
       ...(peer.state.logBinIndex ? { indexFile: peer.state.logBinIndex } : {}), ...(hint ? { hint } : {}) },

@@ -144,6 +144,12 @@ export function replicaIoThreadIds(d: Dialect): Statement {
   return stmt("SELECT PROCESSLIST_ID AS id FROM performance_schema.threads WHERE NAME IN ('thread/sql/replica_io', 'thread/sql/slave_io') AND PROCESSLIST_ID IS NOT NULL");
 }
 
+/** The replication SQL (driver) thread's connection id: KILLed, it stops at once, where STOP waits for the IO thread. */
+export function replicaSqlThreadIds(d: Dialect): Statement {
+  if (d.flavor === 'mariadb') return stmt("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_SQL'");
+  return stmt("SELECT PROCESSLIST_ID AS id FROM performance_schema.threads WHERE NAME IN ('thread/sql/replica_sql', 'thread/sql/slave_sql') AND PROCESSLIST_ID IS NOT NULL");
+}
+
 export const killConnection = (id: number): Statement => {
   if (!Number.isSafeInteger(id) || id <= 0) throw new AppError('INTERNAL', `refusing connection id ${id}`);
   return stmt('KILL CONNECTION ?', [id]);

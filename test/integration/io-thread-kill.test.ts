@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { stopIoThreadOffSilentSource } from '../../src/failover/execute.js';
 import { StepRunner } from '../../src/failover/steps.js';
@@ -9,6 +9,7 @@ import type { SqlClient } from '../../src/mysql/types.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { ACCOUNTS, MariaDbFarm, mariadbSkipReason, waitFor, waitForSync, type MariaDbServer } from '../helpers/mariadb.js';
 import { namespaceSkipReason } from '../helpers/namespaces.js';
+import { NOTIFY_BIN, readNotifyLog, readOnly, slaveStatus, writeNodeConfig } from '../helpers/notify-env.js';
 
 // A semi-sync replica whose master is cut off without a word (its switch port blocked: carrier up, frames dropped),
 // as in the lab's master-partition drill, with the two servers in network namespaces of their own on one bridge.
@@ -46,13 +47,23 @@ describe('killing the replication IO thread of a semi-sync replica whose master 
     await waitFor(async () => (await replica.sql('SHOW SLAVE STATUS'))[0]?.['Slave_IO_Running'] === 'Yes', 15_000, 'the replica connected');
   };
 
+  // MASTER_CONNECT_RETRY=1: past the first refusal and the retry's sleep, the IO thread is connecting into silence.
+  const connectingIntoSilence = async (): Promise<void> => {
+    await waitFor(async () => {
+      const [p] = await replica.sql("SELECT STATE AS state FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO'");
+      return p?.['state'] === 'Reconnecting after a failed master event read';
+    }, 15_000, 'the IO thread reconnecting');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+  };
+
   // The stop as a promotion runs it, timed; then replication is detached as the plan does next.
   const stopTimed = async (client: SqlClient): Promise<number> => {
     const log = createMemoryLogger();
     const signal = AbortSignal.timeout(20_000);
     const d = await detectDialect(client, signal);
     const started = Date.now();
-    await stopIoThreadOffSilentSource({ steps: new StepRunner({ clock: systemClock, log }), ports: { clock: systemClock, log } }, client, d, signal);
+    const { exited } = await stopIoThreadOffSilentSource({ steps: new StepRunner({ clock: systemClock, log }), ports: { clock: systemClock, log } }, client, d, signal);
+    await exited;
     const stopMs = Date.now() - started;
     const [st] = await client.query('SHOW SLAVE STATUS');
     assert.equal(st?.['Slave_IO_Running'], 'No');
@@ -121,12 +132,7 @@ describe('killing the replication IO thread of a semi-sync replica whose master 
     blockMasterPort(true);
     const client = await replica.rootClient();
     try {
-      // MASTER_CONNECT_RETRY=1: past the first refusal and the retry's sleep, it is connecting into silence.
-      await waitFor(async () => {
-        const [p] = await client.query("SELECT STATE AS state FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO'");
-        return p?.['state'] === 'Reconnecting after a failed master event read';
-      }, 15_000, 'the IO thread reconnecting');
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await connectingIntoSilence();
       const stopMs = await stopTimed(client);
       assert.ok(stopMs < Math.min(KILL_CONN_TIMEOUT_S, STOP_SIGNALS_EVERY_S) * 1000 + 1000,
         `the stop took ${stopMs} ms (kill_conn_timeout ${KILL_CONN_TIMEOUT_S} s, slave_net_timeout ${SLAVE_NET_TIMEOUT_S} s)`);
@@ -135,4 +141,43 @@ describe('killing the replication IO thread of a semi-sync replica whose master 
       blockMasterPort(false);
     }
   });
+
+  // The same fault under notify MASTER: the killed thread receives nothing more, so the promotion need not wait for it.
+  it('when notify promotes off that reconnecting IO thread then writes open before its STOP returns, and the detach follows', async () => {
+    await master.start();
+    await master.sql('SET GLOBAL read_only = 0');
+    await point();
+    await master.sql('INSERT INTO appdb.t VALUES (2)');
+    await waitForSync(master, replica);
+    const at = (server: MariaDbServer, host: string): MariaDbServer => Object.create(server, { host: { value: host } }) as MariaDbServer;
+    const dirs = writeNodeConfig(farm.baseDir, 'b', at(replica, ADDR.replica), 'a', at(master, ADDR.master));
+    await master.kill();
+    blockMasterPort(true);
+    try {
+      await connectingIntoSilence();
+
+      const r = await inReplicaNamespace(process.execPath, NOTIFY_BIN, '--config', dirs.configPath, '--foreground', 'master');
+
+      const log = readNotifyLog(dirs);
+      assert.equal(r.code, 0, r.stderr + log);
+      assert.match(log, /the killed replication IO thread is still on its way out/);
+      const done = (step: string): number => log.indexOf(`step ${step} done`);
+      assert.ok(done('kill-sql-thread') >= 0 && done('open-writes') > done('kill-sql-thread'), log);
+      assert.ok(done('stop-replication') > done('open-writes'), 'writes opened before STOP returned');
+      assert.ok(done('detach-replication') > done('stop-replication'));
+      assert.equal(await readOnly(replica), 0);
+      assert.equal(await slaveStatus(replica), undefined, 'replication detached (RESET SLAVE ALL)');
+      assert.deepEqual((await replica.sql('SELECT id FROM appdb.t ORDER BY id')).map((x) => Number(x['id'])), [1, 2]);
+    } finally {
+      blockMasterPort(false);
+    }
+  });
 });
+
+function inReplicaNamespace(...argv: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('ip', ['netns', 'exec', NS.replica, ...argv], { timeout: 60_000 }, (err, _stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stderr });
+    });
+  });
+}

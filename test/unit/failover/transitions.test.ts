@@ -155,6 +155,23 @@ describe('MASTER plans over dialects × GTID on/off × old master × lagging', (
     ]);
   });
 
+  it('when the IO thread killed off a silent source is still exiting then writes open before STOP and the detach, and nothing waits for it', () => {
+    const c = DIALECTS[0]!;
+    const plan = planPromotion(configWith('refuse'), { dialect: c.d, state: state({ replica: replica(c, { ioRunning: 'Connecting' }) }), ioThreadExiting: true },
+      { kind: 'unreachable', reason: 'silent', hostSilent: true });
+    const { steps, fails } = trace(plan, { catchUp: { caughtUp: true, target: '0-1-10', detail: 'server wait returned 0' } });
+    assert.equal(fails, undefined);
+    assert.deepEqual(names(steps), [
+      'catch-up', 'kill-sql-thread', 'read-at-stop', 'durable-commits', 'semi-sync-master', 'open-writes', 'record-position',
+      'stop-replication', 'detach-replication',
+    ]);
+    assert.equal(steps.find((s): s is Extract<Step, { kind: 'read-at-stop' }> => s.kind === 'read-at-stop')?.ioThread, 'killed', 'it refuses only an IO thread running un-killed');
+    // Off a lagging replica it refuses as ever, still read-only and still replicating.
+    const lagging = trace(plan, { catchUp: { caughtUp: false, target: '0-1-10', detail: 'server wait returned 1' } });
+    assert.equal(lagging.fails?.code, 'PROMOTION_REFUSED');
+    assert.deepEqual(names(lagging.steps).slice(-2), ['stay-fenced', 'record-position']);
+  });
+
   it('when no replication is configured then the promotion only re-asserts master settings (idempotent re-run)', () => {
     const c = DIALECTS[0]!;
     const { steps } = trace(planPromotion(configWith('refuse'), { dialect: c.d, state: state() }, { kind: 'not-asked' }), {});
