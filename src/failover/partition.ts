@@ -380,8 +380,9 @@ async function ioThreadAtPlan(ctx: TransitionContext, io: EarlyIoStop | undefine
     'opening writes beside it, STOP and RESET after');
   return { ioThreadExiting: true };
 }
-// A STOP that reaches the killed thread in its semi-sync connect returns within milliseconds.
-const IO_EXIT_GRACE_MS = 50;
+// A STOP that reaches the killed thread in its semi-sync connect returns within milliseconds; one that is still waiting
+// after this costs the promotion nothing more (it usually settled during the witness's 500 ms).
+const IO_EXIT_GRACE_MS = 10;
 
 // A refused promotion leaves this node a replica: its IO thread runs again, reconnecting when the link returns.
 async function restartIoThread(ctx: TransitionContext): Promise<void> {
