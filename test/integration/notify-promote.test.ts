@@ -9,6 +9,8 @@ import {
   readJsonFile, readNotifyLog, readOnly, runNotify, slaveStatus, waitReceived, writeNodeConfig, startPair } from '../helpers/notify-env.js';
 
 const skip = mariadbSkipReason();
+// Far longer than the catch-up's 5 s.
+const CONNECT_RETRY_S = 30;
 
 describe('notify MASTER on a real MariaDB replica', { skip }, () => {
   let farm: MariaDbFarm;
@@ -112,6 +114,26 @@ describe('notify MASTER on a real MariaDB replica', { skip }, () => {
     } finally {
       a.signal('SIGCONT');
     }
+  });
+
+  // Both hosts lost power: the replica booted first, its master refused it, and its IO thread sleeps MASTER_CONNECT_RETRY.
+  it('when the old master returns while the IO thread sleeps out its connect retry then notify restarts it and fetches the rest at once', async () => {
+    const dirs = writeNodeConfig(farm.baseDir, 'b', b, 'a', a, { catchUpTimeoutMs: 5000, onCatchUpTimeout: 'refuse' });
+    await b.sql('STOP SLAVE', `CHANGE MASTER TO MASTER_CONNECT_RETRY = ${CONNECT_RETRY_S}`);
+    await a.stop();
+    await b.sql('START SLAVE');
+    await waitFor(async () => /error connecting to master/.test(String((await slaveStatus(b))?.['Last_IO_Error'] ?? '')), 10_000, 'the refusal');
+    await a.start();
+    await a.sql("INSERT INTO appdb.t VALUES (30, 'after the boot')");
+
+    const r = await runNotify(['--config', dirs.configPath, '--foreground', 'master']);
+
+    const log = readNotifyLog(dirs);
+    // Left to its retry timer the IO thread would connect after up to 30 s: the 5 s catch-up would refuse.
+    assert.equal(r.code, 0, r.stderr + log);
+    assert.match(log, /sql local: STOP SLAVE IO_THREAD[^\n]*"step":"start-io-thread"/);
+    assert.equal((await b.sql('SELECT id FROM appdb.t WHERE id = 30')).length, 1, 'the row written after the boot was fetched');
+    assert.equal(await readOnly(b), 0);
   });
 
   describe('alerts.command on real notify transitions', () => {
