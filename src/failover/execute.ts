@@ -272,14 +272,22 @@ async function killClientConnections(ctx: FenceContext, c: SqlClient, where: str
   });
   if (ids.length === 0) return;
   ports.log.info(`killing ${ids.length} client connection(s) on ${where}`, { step, ids });
+  await killEach(steps, c, step, where, ids, signal);
+}
+
+/** KILL CONNECTION each id; returns how many were killed. */
+async function killEach(steps: FenceContext['steps'], c: SqlClient, step: string, where: string, ids: readonly number[], signal: AbortSignal): Promise<number> {
+  let killed = 0;
   for (const id of ids) {
     try {
       await steps.sql(c, step, where, [killConnection(id)], signal);
+      killed++;
     } catch (err) {
       // ER_NO_SUCH_THREAD: the session ended by itself between the list and the kill.
       if ((err as { errno?: number }).errno !== 1094) throw err;
     }
   }
+  return killed;
 }
 
 // The SQL thread first (everything received is applied already, and nothing more may be), then KILL the IO thread.
@@ -307,10 +315,8 @@ const KILLED_IO_THREAD_PAUSE_MS = 100;
 const IO_THREAD_EXIT_MS = 6000;
 
 /** KILL the replication IO thread: STOP waits out a dead source's socket, a killed thread does not. Returns how many were killed. */
-export async function killReplicaIoThread(ctx: Pick<FenceContext, 'steps'>, c: SqlClient, d: Dialect, step: string, signal: AbortSignal): Promise<number> {
-  const kills = (await ioThreadIds(c, d, signal)).map(killConnection);
-  await ctx.steps.sql(c, step, 'local', kills, signal);
-  return kills.length;
+async function killReplicaIoThread(ctx: Pick<FenceContext, 'steps'>, c: SqlClient, d: Dialect, step: string, signal: AbortSignal): Promise<number> {
+  return killEach(ctx.steps, c, step, 'local', await ioThreadIds(c, d, signal), signal);
 }
 
 // MariaDB lists a killed thread as 'Killed', no longer 'Slave_IO': these are the ones still running un-killed.
@@ -320,10 +326,10 @@ async function threadIds(c: SqlClient, q: Statement, signal: AbortSignal): Promi
   return (await c.query<Row>(q.sql, q.params, { signal })).map((r) => Number(r['id'])).filter((id) => Number.isSafeInteger(id) && id > 0);
 }
 
-// KILL, where STOP SQL_THREAD would wait for the exiting IO thread; the SQL thread is idle, so it stops at once.
+// KILL, where STOP SQL_THREAD would wait for the exiting IO thread; the thread ends as a STOP would end it.
 async function killSqlThread(rt: Runtime, boundMs: number, signal: AbortSignal): Promise<void> {
   const { client: c, dialect: d } = rt.local;
-  await rt.ctx.steps.sql(c, 'kill-sql-thread', 'local', (await threadIds(c, replicaSqlThreadIds(d), signal)).map(killConnection), signal);
+  await killEach(rt.ctx.steps, c, 'kill-sql-thread', 'local', await threadIds(c, replicaSqlThreadIds(d), signal), signal);
   const { value, settled } = await pollUntil<ReplicaStatus | undefined>({
     clock: rt.ctx.ports.clock, signal, deadlineMs: boundMs, maxDelayMs: 50,
     read: (s) => readReplica(c, d, s),

@@ -18,6 +18,7 @@ import { mysqlTarget, peerMysqlTarget } from '../mysql/targets.js';
 import { TCP_HEAD_START_MS, type TcpAnswer } from '../platform/tcp-probe.js';
 import type { Config } from '../config/schema.js';
 import type { TransitionContext } from './steps.js';
+import { throwIfAborted } from '../platform/deadline.js';
 
 // Who is the newer master after a partition: the promotion term, raised by every promotion and recorded in each
 // node's state dir, decides — never the VRRP priority. A witness gives a second path to a peer we cannot reach.
@@ -291,8 +292,8 @@ export async function beforeMaster(ctx: TransitionContext, signal: AbortSignal):
     via = route.witness;
     if (route.kind === 'peer-unreachable') {
       ports.log.warn(`the witness cannot reach ${config.peer.name} either (${route.reason}): it is dead or isolated, and an isolated node never promotes`);
-      const io = await ioThreadAtPlan(ctx, ioStop, signal);
-      return { term: await raiseTerm(ctx, localTerm, undefined), via, ...silent, ...(route.hostSilent ? { peerHostSilent: true } : {}), ...io };
+      const term = await raiseTerm(ctx, localTerm, undefined);
+      return { term, via, ...silent, ...(route.hostSilent ? { peerHostSilent: true } : {}), ...await ioThreadAtPlan(ctx, ioStop, signal) };
     }
     files = await peerFilesVia(ctx, via, signal);
     if (route.kind === 'answered') {
@@ -354,7 +355,10 @@ function stopIoThreadEarly(ctx: TransitionContext, signal: AbortSignal): EarlyIo
       throw err;
     }
   })();
-  const done = begun.then((b) => b.exited).then(() => true, (err: unknown) => {
+  const done = begun.then((b) => b.exited).then(() => {
+    ctx.ports.log.info('the replication IO thread has exited (its early STOP returned)');
+    return true;
+  }, (err: unknown) => {
     ctx.ports.log.warn(`could not stop the replication IO thread early: ${describeError(err)}`);
     return false;
   });
@@ -374,8 +378,9 @@ async function ioThreadAtPlan(ctx: TransitionContext, io: EarlyIoStop | undefine
     await io.done;
     return {};
   }
-  const gone = await Promise.race([io.done.then(() => true), ctx.ports.clock.sleep(IO_EXIT_GRACE_MS, signal).then(() => false, () => false)]);
-  if (gone) return {};
+  const returned = await Promise.race([io.done.then(() => true), ctx.ports.clock.sleep(IO_EXIT_GRACE_MS, signal).then(() => false, () => false)]);
+  throwIfAborted(signal, 'the plan');
+  if (returned) return {};
   ctx.ports.log.warn(`the killed replication IO thread is still on its way out (its semi-sync connect to ${ctx.config.peer.name}): ` +
     'opening writes beside it, STOP and RESET after');
   return { ioThreadExiting: true };

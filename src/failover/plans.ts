@@ -166,7 +166,7 @@ const record = (config: Config, role: PositionRecord['role'], o: { replicaAtStop
   replicaAtStop: o.replicaAtStop ?? false, bestEffort: o.bestEffort ?? false,
 });
 
-// A killed SQL thread stops within milliseconds (it was idle: everything received is applied).
+// A caught-up SQL thread stops within milliseconds of its KILL; one inside a large event group takes as long as a STOP.
 const SQL_THREAD_EXIT_MS = 2000;
 
 // STOP SLAVE can hang on a dead master's socket: bounded, then the IO and SQL threads one by one on a fresh connection.
@@ -210,7 +210,8 @@ function onPossibleLoss(config: Config, d: Dialect, what: 'catch-up' | 'tail'): 
  * Until replication is stopped: catch up (bounded), decide on a timeout, stop. `fenced`: the old master was fenced, so
  * its GTIDs are the exact target and the IO thread may fetch the rest from it; otherwise it is never reconnected to,
  * the IO thread is killed before STOP (STOP waits on a hung source's socket), and its binlog tail is recovered over
- * SSH before writes open (semi-sync may have fallen back to async: MHA's save_master_binlog).
+ * SSH before writes open (semi-sync may have fallen back to async: MHA's save_master_binlog). `ioThreadExiting`: the IO
+ * thread is killed but not gone, so the SQL thread is KILLed (STOP would wait for it) and STOP itself comes later.
  */
 type Source = { readonly kind: 'fenced' } | { readonly kind: 'unfenced'; readonly binlogIndex?: string; readonly hostSilent?: boolean };
 
@@ -293,7 +294,8 @@ export function planPromotion(config: Config, local: LocalView, peer: PeerView):
     ? { kind: 'unfenced', ...(peer.binlogIndex ? { binlogIndex: peer.binlogIndex } : {}), ...(peer.hostSilent ? { hostSilent: true } : {}) }
     : { kind: 'unfenced' };
   // A killed IO thread still on its way out receives nothing more: writes open beside it, and STOP and detach follow.
-  const unfenced: Plan = local.ioThreadExiting === true
+  // A stopped SQL thread would have to START first, and START waits for that exit too: the usual order then.
+  const unfenced: Plan = local.ioThreadExiting === true && status.sqlRunning === 'Yes'
     ? [...drainReplica(config, d, status, source, true), ...openAsMaster(config, d, true), stopReplication(config, d), detach]
     : [...drainReplica(config, d, status, source, false), detach, ...openAsMaster(config, d, true)];
   if (peer.kind !== 'answered') return unfenced;

@@ -166,10 +166,15 @@ describe('MASTER plans over dialects × GTID on/off × old master × lagging', (
       'stop-replication', 'detach-replication',
     ]);
     assert.equal(steps.find((s): s is Extract<Step, { kind: 'read-at-stop' }> => s.kind === 'read-at-stop')?.ioThread, 'killed', 'it refuses only an IO thread running un-killed');
-    // Off a lagging replica it refuses as ever, still read-only and still replicating.
+    // Off a lagging replica it refuses as ever, read-only, before anything stops the SQL thread.
     const lagging = trace(plan, { catchUp: { caughtUp: false, target: '0-1-10', detail: 'server wait returned 1' } });
     assert.equal(lagging.fails?.code, 'PROMOTION_REFUSED');
-    assert.deepEqual(names(lagging.steps).slice(-2), ['stay-fenced', 'record-position']);
+    assert.deepEqual(names(lagging.steps), ['catch-up', 'stay-fenced', 'record-position']);
+    // A stopped SQL thread must START first, and START waits for the IO thread's exit too: the usual order then.
+    const sqlStopped = planPromotion(configWith('refuse'), { dialect: c.d, state: state({ replica: replica(c, { ioRunning: 'Connecting', sqlRunning: 'No' }) }), ioThreadExiting: true },
+      { kind: 'unreachable', reason: 'silent', hostSilent: true });
+    assert.deepEqual(names(trace(sqlStopped, { catchUp: { caughtUp: true, target: '0-1-10', detail: '' } }).steps).slice(0, 4),
+      ['start-sql-thread', 'catch-up', 'kill-io-thread', 'stop-replication']);
   });
 
   it('when no replication is configured then the promotion only re-asserts master settings (idempotent re-run)', () => {
