@@ -3,7 +3,36 @@ import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAppError } from '../../../src/errors.js';
-import { scope } from '../../../src/platform/deadline.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { deadline, scope } from '../../../src/platform/deadline.js';
+
+describe('deadline (a signal that fires after ms or with its parent)', () => {
+  it('fires after ms even when a garbage collection runs first (AbortSignal.any lost its timeout there on Node 20)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const parent = new AbortController();
+    const s = deadline(50, parent.signal);
+    let fired = false;
+    s.addEventListener('abort', () => {
+      fired = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    gc();
+    await sleep(250);
+    assert.ok(s.aborted && fired);
+    assert.equal((s.reason as Error).name, 'TimeoutError');
+    assert.equal(getEventListeners(parent.signal, 'abort').length, 0, 'it left its parent when it fired');
+  });
+  it('fires with the parent\'s reason first, and at once for a parent already fired', () => {
+    const parent = new AbortController();
+    const s = deadline(60_000, parent.signal);
+    parent.abort('stopping');
+    assert.equal(s.reason, 'stopping');
+    assert.equal(deadline(60_000, parent.signal).reason, 'stopping');
+  });
+});
 
 describe('scope (a signal for one step of a loop)', () => {
   it('fires after ms with DEADLINE_EXCEEDED naming what passed', async () => {
