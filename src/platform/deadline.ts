@@ -1,22 +1,13 @@
 import { AppError } from '../errors.js';
 
 // An AbortSignal that fires after ms (a TimeoutError, as AbortSignal.timeout), or when the parent fires, whichever is
-// first. Not AbortSignal.any([parent, AbortSignal.timeout(ms)]): on Node 20 the timeout inside it is only weakly held
-// and a garbage collection can take it before it fires (nodejs/node#57736): an SFTP read's 300 ms deadline never came.
+// first. The timer holds its controller strongly: AbortSignal.timeout's signal is only weakly held inside
+// AbortSignal.any on Node 20, and a garbage collection took it before it fired (nodejs/node#57736: an SFTP read's
+// 300 ms deadline waited 20 s). AbortSignal.any still links the parent, so a long-lived parent gathers no listeners.
 export function deadline(ms: number, parent?: AbortSignal): AbortSignal {
-  const c = new AbortController();
-  const onParent = (): void => {
-    clearTimeout(timer);
-    c.abort(parent?.reason);
-  };
-  const timer = setTimeout(() => {
-    parent?.removeEventListener('abort', onParent);
-    c.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
-  }, Math.max(0, ms));
-  timer.unref();
-  if (parent?.aborted === true) onParent();
-  else parent?.addEventListener('abort', onParent, { once: true });
-  return c.signal;
+  const own = new AbortController();
+  setTimeout(() => own.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), Math.max(0, ms)).unref();
+  return parent ? AbortSignal.any([parent, own.signal]) : own.signal;
 }
 
 /** A signal for one step of a loop. */

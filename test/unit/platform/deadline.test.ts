@@ -13,6 +13,7 @@ describe('deadline (a signal that fires after ms or with its parent)', () => {
     const gc = runInNewContext('gc') as () => void;
     const parent = new AbortController();
     const s = deadline(50, parent.signal);
+    assert.equal(getEventListeners(parent.signal, 'abort').length, 0, 'a long-lived parent gathers no listeners');
     let fired = false;
     s.addEventListener('abort', () => {
       fired = true;
@@ -23,7 +24,6 @@ describe('deadline (a signal that fires after ms or with its parent)', () => {
     await sleep(250);
     assert.ok(s.aborted && fired);
     assert.equal((s.reason as Error).name, 'TimeoutError');
-    assert.equal(getEventListeners(parent.signal, 'abort').length, 0, 'it left its parent when it fired');
   });
   it('fires with the parent\'s reason first, and at once for a parent already fired', () => {
     const parent = new AbortController();
