@@ -18,7 +18,7 @@ import { mysqlTarget, peerMysqlTarget } from '../mysql/targets.js';
 import { TCP_HEAD_START_MS, type TcpAnswer } from '../platform/tcp-probe.js';
 import type { Config } from '../config/schema.js';
 import type { TransitionContext } from './steps.js';
-import { throwIfAborted } from '../platform/deadline.js';
+import { scope, throwIfAborted } from '../platform/deadline.js';
 
 // Who is the newer master after a partition: the promotion term, raised by every promotion and recorded in each
 // node's state dir, decides — never the VRRP priority. A witness gives a second path to a peer we cannot reach.
@@ -378,7 +378,9 @@ async function ioThreadAtPlan(ctx: TransitionContext, io: EarlyIoStop | undefine
     await io.done;
     return {};
   }
-  const returned = await Promise.race([io.done.then(() => true), ctx.ports.clock.sleep(IO_EXIT_GRACE_MS, signal).then(() => false, () => false)]);
+  const grace = scope(signal);
+  const returned = await Promise.race([io.done.then(() => true), ctx.ports.clock.sleep(IO_EXIT_GRACE_MS, grace.signal).then(() => false, () => false)])
+    .finally(grace.cancel);
   throwIfAborted(signal, 'the plan');
   if (returned) return {};
   ctx.ports.log.warn(`the killed replication IO thread is still on its way out (its semi-sync connect to ${ctx.config.peer.name}): ` +
