@@ -108,6 +108,7 @@ export const realCheckMysqlIo: CheckMysqlIo = {
   loadConfig: (path) => loadNodeConfig(path),
   health: (config) => ({
     connector: mysql2Connector,
+    ask: 'SELECT 1',
     clock: systemClock,
     inspector: createMysqldInspector({
       port: config.mysql.port,

@@ -71,6 +71,7 @@ export function watchPorts(config: Config, configPath: string, sessions: WatchSe
   const health: HealthDeps = {
     ...realCheckMysqlIo.health(config),
     connector: sessions.local,
+    ask: 'COM_PING',
     isolation: heldWhileAnswered(isolationProber(isolationEndpoints(config), sessions.peer.probe), systemClock, GUARD_EVERY_MS),
     readLocal: async (client, signal) => {
       if (Date.now() - guardReadAt < GUARD_EVERY_MS) return undefined;

@@ -18,8 +18,16 @@ export interface MysqldInspector {
 /** Answers whether any other vantage point answers; resolves (never rejects) within its own timeout or when signal fires. */
 export type IsolationProber = (signal: AbortSignal) => Promise<IsolationFinding>;
 
+/**
+ * What an attempt asks on its connection. check-mysql logs in afresh and runs SELECT 1 (seed 004). The watcher's
+ * session is kept, so COM_PING shows its thread answers for less CPU than a result set (no statement parsed by either
+ * side); check-mysql's fresh login and SELECT 1 still cover the SQL layer every second beside it.
+ */
+export type LivenessQuestion = 'SELECT 1' | 'COM_PING';
+
 export interface HealthDeps {
   readonly connector: SqlConnector;
+  readonly ask: LivenessQuestion;
   readonly inspector: MysqldInspector;
   readonly clock: Clock;
   readonly isolation?: IsolationProber;
@@ -57,7 +65,8 @@ export async function checkHealth(
     let client: SqlClient | undefined;
     try {
       client = await withSignal(deps.connector.connect(target, attemptSignal), attemptSignal, 'connecting to MySQL');
-      await withSignal(client.query('SELECT 1', undefined, { signal: attemptSignal, timeoutMs: target.queryTimeoutMs }), attemptSignal, 'SELECT 1');
+      const bound = { signal: attemptSignal, timeoutMs: target.queryTimeoutMs };
+      await withSignal<unknown>(deps.ask === 'COM_PING' ? client.ping(bound) : client.query('SELECT 1', undefined, bound), attemptSignal, deps.ask);
       const ms = clock.now() - started;
       if (deps.readLocal) local = await deps.readLocal(client, attemptSignal).catch(() => undefined);
       return { ok: true, at, ms };

@@ -44,7 +44,7 @@ export interface KeptLoginProbe {
 
 /**
  * The resident watcher asks the peer every second. A login costs it ~3 ms of CPU (mysql2's connection set-up, the
- * handshake, TCP set-up and teardown) and the peer a login a second in its logs; a SELECT 1 on a session kept from the
+ * handshake, TCP set-up and teardown) and the peer a login a second in its logs; a COM_PING on a session kept from the
  * last login costs a fraction of that. A session that errs is dropped and the next probe logs in afresh. One slower
  * than the head start gets a fresh probe beside it: a hung mysqld's host still answers by TCP, as with every login.
  */
@@ -63,7 +63,7 @@ export function keptLoginProbe(connector: SqlConnector, headStartMs = TCP_HEAD_S
   const onSession = async (client: SqlClient, target: MysqlTarget, timeoutMs: number, signal: AbortSignal): Promise<IsolationFinding> => {
     const started = Date.now();
     try {
-      await client.query('SELECT 1', undefined, { signal, timeoutMs });
+      await client.ping({ signal, timeoutMs });
       return { answered: true, detail: `${target.host}:${target.port} answered on the kept session`, ms: Date.now() - started };
     } catch (err) {
       if (held === client) {

@@ -5,7 +5,7 @@ export interface KeptConnector extends SqlConnector {
   drop(): void;
 }
 
-// A resident check pays the connect and handshake once, not every round: a healthy round is then one SELECT 1.
+// A resident check pays the connect and handshake once, not every round: a healthy round is then one COM_PING.
 // A connection that saw an error, or is closed with a statement still running (a deadline), is closed, never reused.
 export function keptConnector(inner: SqlConnector): KeptConnector {
   let held: { client: SqlClient; target: MysqlTarget } | undefined;
@@ -43,6 +43,7 @@ function lease(client: SqlClient, spoil: () => void): SqlClient {
   return {
     query: <T extends Row = Row>(sql: string, params?: readonly unknown[], opts?: QueryOptions) => track(client.query<T>(sql, params, opts)),
     execute: (sql, params, opts) => track(client.execute(sql, params, opts)),
+    ping: (opts) => track(client.ping(opts)),
     threadId: client.threadId,
     close: () => {
       if (failed || running > 0) spoil();

@@ -1,6 +1,7 @@
 import { connect as tcpConnect } from 'node:net';
 import mysql from 'mysql2';
 import { AppError } from '../errors.js';
+import { scope } from '../platform/deadline.js';
 import type { MysqlTarget, QueryOptions, Row, SqlClient, SqlConnector } from './types.js';
 
 type Conn = ReturnType<typeof mysql.createConnection>;
@@ -68,22 +69,21 @@ function wrapConnection(conn: Conn, link: { quitting: boolean }, defaultTimeoutM
   conn.on('error', () => {
     spoiled = true;
   });
-  const run = <T>(sql: string, params: readonly unknown[] | undefined, opts: QueryOptions | undefined): Promise<T> =>
+  const run = <T>(what: string, send: (done: (err: Error | null, result?: unknown) => void) => void, signal: AbortSignal | undefined): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      const signal = opts?.signal;
       if (signal?.aborted) {
-        reject(new AppError('DEADLINE_EXCEEDED', `deadline passed before: ${sql}`));
+        reject(new AppError('DEADLINE_EXCEEDED', `deadline passed before: ${what}`));
         return;
       }
-      // Aborting mid-query destroys the connection: the only way to stop waiting on a hung server.
+      // Aborting mid-command destroys the connection: the only way to stop waiting on a hung server.
       const onAbort = (): void => {
         spoiled = true;
         conn.destroy();
-        reject(new AppError('DEADLINE_EXCEEDED', `deadline passed during: ${sql}`));
+        reject(new AppError('DEADLINE_EXCEEDED', `deadline passed during: ${what}`));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       running++;
-      conn.query({ sql, values: params ? [...params] : undefined, timeout: opts?.timeoutMs ?? defaultTimeoutMs }, (err, result) => {
+      send((err, result) => {
         running--;
         signal?.removeEventListener('abort', onAbort);
         if (err) {
@@ -92,14 +92,25 @@ function wrapConnection(conn: Conn, link: { quitting: boolean }, defaultTimeoutM
         } else resolve(result as T);
       });
     });
+  const query = <T>(sql: string, params: readonly unknown[] | undefined, opts: QueryOptions | undefined): Promise<T> =>
+    run<T>(sql, (done) => conn.query({ sql, values: params ? [...params] : undefined, timeout: opts?.timeoutMs ?? defaultTimeoutMs }, done), opts?.signal);
 
   return {
     threadId: conn.threadId ?? 0,
     query: <T extends Row = Row>(sql: string, params?: readonly unknown[], opts?: QueryOptions) =>
-      run<T[]>(sql, params, opts),
+      query<T[]>(sql, params, opts),
     execute: async (sql, params, opts) => {
-      const result = await run<{ affectedRows?: number }>(sql, params, opts);
+      const result = await query<{ affectedRows?: number }>(sql, params, opts);
       return { affectedRows: result.affectedRows ?? 0 };
+    },
+    // mysql2's ping takes no timeout: the bound is a scope of our own, whose abort destroys the connection.
+    ping: async ({ signal, timeoutMs }) => {
+      const bound = scope(signal, timeoutMs, 'COM_PING');
+      try {
+        await run('COM_PING', (done) => conn.ping(done), bound.signal);
+      } finally {
+        bound.end();
+      }
     },
     close: () => {
       if (spoiled || running > 0) {

@@ -13,6 +13,8 @@ export interface SqlClient {
   query<T extends Row = Row>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<T[]>;
   /** Runs a statement that returns no rows (SET, STOP SLAVE, CHANGE MASTER …). */
   execute(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<{ affectedRows: number }>;
+  /** COM_PING: whether the server answers on this session, with no statement run and no result set to parse. */
+  ping(opts: { signal: AbortSignal; timeoutMs: number }): Promise<void>;
   /** Server thread id of this connection (to exclude it from KILL loops). */
   readonly threadId: number;
   /** Ends the connection without waiting: a goodbye (COM_QUIT) when it is idle and sound, else a drop. */

@@ -66,4 +66,22 @@ describe('the mysql2 adapter against a real MariaDB: a connection the server clo
     }
     assert.equal((await master.sql('SELECT id FROM appdb.t WHERE id = 7001')).length, 1, 'committed in the binlog before the wait: a new master recovers it');
   });
+
+  it('COM_PING answers on a live session; on a hung server it fails at its own timeoutMs (the driver has none) and drops the session', async () => {
+    const c = await mysql2Connector.connect(replica.target({ queryTimeoutMs: QUERY_TIMEOUT_MS }));
+    await c.ping({ signal: AbortSignal.timeout(5000), timeoutMs: 1000 });
+    replica.signal('SIGSTOP');
+    await waitFor(async () => readFileSync(`/proc/${replica.pid}/stat`, 'utf8').split(') ')[1]?.startsWith('T') === true, 5000, 'the replica to stop');
+    try {
+      const started = Date.now();
+      const f = await failure(c.ping({ signal: new AbortController().signal, timeoutMs: 300 }));
+      assert.match(f.message, /COM_PING/);
+      assert.ok(f.at - started >= 290 && f.at - started < 2000, `failed ${f.at - started} ms after the ping`);
+      assert.match((await failure(c.ping({ signal: new AbortController().signal, timeoutMs: 300 }))).message, /closed state|destroyed|Connection lost/i,
+        'the session is gone: a second ping fails at once');
+    } finally {
+      replica.signal('SIGCONT');
+      c.close();
+    }
+  });
 });

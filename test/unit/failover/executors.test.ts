@@ -76,6 +76,7 @@ function connectorFor(servers: Record<number, ScriptedServer | 'refused'>): SqlC
       return {
         threadId: 9,
         query: async <T extends Row>(sql: string, params?: readonly unknown[]) => server.answer(sql, params ?? []) as T[],
+        ping: async () => {},
         execute: async (sql: string, params?: readonly unknown[]) => {
           server.executed.push(params && params.length > 0 ? `${sql} ${JSON.stringify(params)}` : sql);
           if (sql === 'SET GLOBAL super_read_only = 1' && (server.lockWaits ?? 0) > 0) {

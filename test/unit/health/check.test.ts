@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isAppError } from '../../../src/errors.js';
-import { checkHealth, type HealthDeps, type MysqldInspector } from '../../../src/health/check.js';
+import { checkHealth, type HealthDeps, type LivenessQuestion, type MysqldInspector } from '../../../src/health/check.js';
 import type { IsolationFinding, RetryPolicy } from '../../../src/health/evaluate.js';
 import type { MysqlTarget, SqlClient, SqlConnector } from '../../../src/mysql/types.js';
 import type { Clock } from '../../../src/platform/clock.js';
@@ -12,12 +12,19 @@ const policy: RetryPolicy = { retries: 3, retryIntervalMs: 100, attemptBudgetMs:
 type Script = 'ok' | 'refused' | 'denied' | 'hang';
 
 // A clock whose sleeps pass at once but move time on, and a connector that plays a script of outcomes.
-function fakes(script: Script[], inspector: Partial<MysqldInspector> = {}) {
+function fakes(script: Script[], inspector: Partial<MysqldInspector> = {}, ask: LivenessQuestion = 'SELECT 1') {
   let now = 1_000_000;
   const sleeps: number[] = [];
   const clock: Clock = { now: () => now, sleep: async (ms) => { sleeps.push(ms); now += ms; } };
   let calls = 0;
-  const client: SqlClient = { threadId: 1, query: async <T>() => [{ 1: '1' }] as T[], execute: async () => ({ affectedRows: 0 }), close: () => {} };
+  const asked: string[] = [];
+  const client: SqlClient = {
+    threadId: 1,
+    query: async <T>(sql: string) => { asked.push(sql); return [{ 1: '1' }] as T[]; },
+    execute: async () => ({ affectedRows: 0 }),
+    ping: async () => { asked.push('COM_PING'); },
+    close: () => {},
+  };
   const connector: SqlConnector = {
     connect: async () => {
       const step = script[calls++] ?? 'refused';
@@ -36,10 +43,10 @@ function fakes(script: Script[], inspector: Partial<MysqldInspector> = {}) {
     listening: () => ({ listening: true, detail: 'listening' }),
     ...inspector,
   };
-  const deps: HealthDeps = { connector, clock, inspector: fullInspector };
+  const deps: HealthDeps = { connector, ask, clock, inspector: fullInspector };
   const run = (deadlineMs = 3000, signal = new AbortController().signal) =>
     checkHealth(target, policy, deps, { signal, startedAt: now, deadlineAt: now + deadlineMs });
-  return { deps, run, sleeps, calls: () => calls, inspected: () => inspected };
+  return { deps, run, sleeps, asked, calls: () => calls, inspected: () => inspected };
 }
 
 describe('checkHealth: attempts, inspection and retries over fake ports', () => {
@@ -49,6 +56,15 @@ describe('checkHealth: attempts, inspection and retries over fake ports', () => 
     assert.equal(r.verdict.status, 'healthy');
     assert.equal(f.inspected(), 0);
     assert.equal(f.calls(), 1);
+  });
+
+  it('when the deps ask COM_PING (the watcher\'s kept session) then an attempt pings and runs no statement; check-mysql\'s asks SELECT 1', async () => {
+    const ping = fakes(['ok'], {}, 'COM_PING');
+    assert.equal((await ping.run()).verdict.status, 'healthy');
+    assert.deepEqual(ping.asked, ['COM_PING']);
+    const select = fakes(['ok']);
+    await select.run();
+    assert.deepEqual(select.asked, ['SELECT 1']);
   });
 
   it('when the process is missing then it is down without a single retry', async () => {

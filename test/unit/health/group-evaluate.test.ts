@@ -33,6 +33,7 @@ function recordedClient(s: Scenario, asked: string[] = []): SqlClient {
   ]);
   return {
     threadId: 9,
+    ping: async () => {},
     async query<T extends Row = Row>(sql: string): Promise<T[]> {
       asked.push(sql);
       const rows = answers.get(sql);

@@ -140,7 +140,7 @@ describe('watchLoop over fake ports', () => {
           stop.abort();
           throw new AppError('DEADLINE_EXCEEDED', 'stopped');
         }
-        return { health: await checkHealth(target, retryPolicy(c), { connector: hung, clock, inspector }, run), guard: { action: 'none', detail: '' } };
+        return { health: await checkHealth(target, retryPolicy(c), { connector: hung, ask: 'COM_PING', clock, inspector }, run), guard: { action: 'none', detail: '' } };
       },
       record: () => {}, beat: () => {}, who: () => ({ node: 'db1', pid: 1, at: '' }),
       writeTrack: async (value) => { if (value === '1') writes.push(now); },

@@ -20,6 +20,10 @@ function counting() {
           return [{ 1: '1' }] as T[];
         },
         execute: async () => ({ affectedRows: 0 }),
+        ping: async () => {
+          if (c.fail) throw new Error('Connection lost: The server closed the connection.');
+          if (c.hang) return new Promise<void>(() => {});
+        },
         close: () => { c.closed++; },
       };
       return client;
@@ -43,29 +47,35 @@ describe('keptConnector', () => {
     assert.equal(f.made[0]?.closed, 1);
   });
 
-  it('when a query fails then the connection is closed and the next round connects afresh', async () => {
-    const f = counting();
-    const kept = keptConnector(f.inner);
-    const a = await kept.connect(target);
-    f.made[0]!.fail = true;
-    await assert.rejects(a.query('SELECT 1'), /Connection lost/);
-    a.close();
-    assert.equal(f.made[0]?.closed, 1);
-    const b = await kept.connect(target);
-    assert.equal(b.threadId, 2);
-    assert.equal(f.made.length, 2);
-  });
+  const asks = {
+    'SELECT 1': (c: SqlClient) => c.query('SELECT 1'),
+    COM_PING: (c: SqlClient) => c.ping({ signal: new AbortController().signal, timeoutMs: 300 }),
+  };
+  for (const [name, ask] of Object.entries(asks)) {
+    it(`when a ${name} fails then the connection is closed and the next round connects afresh`, async () => {
+      const f = counting();
+      const kept = keptConnector(f.inner);
+      const a = await kept.connect(target);
+      f.made[0]!.fail = true;
+      await assert.rejects(ask(a), /Connection lost/);
+      a.close();
+      assert.equal(f.made[0]?.closed, 1);
+      const b = await kept.connect(target);
+      assert.equal(b.threadId, 2);
+      assert.equal(f.made.length, 2);
+    });
 
-  it('when a lease is closed with its query still running (a deadline) then the connection is closed, not reused', async () => {
-    const f = counting();
-    const kept = keptConnector(f.inner);
-    const a = await kept.connect(target);
-    f.made[0]!.hang = true;
-    void a.query('SELECT 1');
-    a.close();
-    assert.equal(f.made[0]?.closed, 1);
-    assert.equal((await kept.connect(target)).threadId, 2);
-  });
+    it(`when a lease is closed with its ${name} still running (a deadline) then the connection is closed, not reused`, async () => {
+      const f = counting();
+      const kept = keptConnector(f.inner);
+      const a = await kept.connect(target);
+      f.made[0]!.hang = true;
+      void ask(a);
+      a.close();
+      assert.equal(f.made[0]?.closed, 1);
+      assert.equal((await kept.connect(target)).threadId, 2);
+    });
+  }
 
   it('when another target is asked for then the held connection is closed first', async () => {
     const f = counting();
