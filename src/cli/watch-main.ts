@@ -25,7 +25,7 @@ const ROUND_WATCHDOG_GRACE_MS = 1000;
 // How long a stop waits for the log to flush.
 const LOG_CLOSE_MS = 2000;
 // The semi-sync guard reads and acts, and the isolation guard's answer holds, at check-mysql's cadence: every round
-// would add two queries and a SELECT 1 on the peer for nothing.
+// would add two queries and a COM_PING (or a login) on the peer for nothing.
 const GUARD_EVERY_MS = 1000;
 
 export async function watchMain(opts: { config: string }): Promise<ExitCode> {

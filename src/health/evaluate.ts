@@ -2,7 +2,7 @@ import type { FailureKind } from '../mysql/errors.js';
 
 // The check algorithm of seed 004 as plain functions: probe results in, verdict out. No I/O here.
 
-/** One "connect + SELECT 1" attempt. `at` is ms since the run started. */
+/** One attempt: connect, then SELECT 1 or COM_PING (HealthDeps.ask). `at` is ms since the run started. */
 export type Attempt =
   | { readonly ok: true; readonly at: number; readonly ms: number }
   | { readonly ok: false; readonly kind: FailureKind; readonly detail: string; readonly at: number; readonly ms: number };

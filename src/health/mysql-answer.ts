@@ -54,7 +54,7 @@ export function keptLoginProbe(connector: SqlConnector, headStartMs = TCP_HEAD_S
     held?.close();
     held = undefined;
   };
-  // The newest login is the one known to work: a session it replaces is closed, and a query still on it fails.
+  // The newest login is the one known to work: a session it replaces is closed, and a ping still on it fails.
   const keep = (client: SqlClient): void => {
     const old = held;
     held = client;

@@ -6,7 +6,7 @@ export interface KeptConnector extends SqlConnector {
 }
 
 // A resident check pays the connect and handshake once, not every round: a healthy round is then one COM_PING.
-// A connection that saw an error, or is closed with a statement still running (a deadline), is closed, never reused.
+// A connection that saw an error, or is closed with a command still running (a deadline), is closed, never reused.
 export function keptConnector(inner: SqlConnector): KeptConnector {
   let held: { client: SqlClient; target: MysqlTarget } | undefined;
   const drop = (): void => {

@@ -297,7 +297,7 @@ export function changeSourceTimers(d: Dialect, connectRetryS: number, heartbeatP
 
 // ---------- the semi-sync guard (check-mysql on the master) ----------
 
-/** One cheap read after the check's SELECT 1: role, commits stuck waiting for an ack, connected replicas. */
+/** One cheap read after the check's answer: role, commits stuck waiting for an ack, connected replicas. */
 export const guardReading = (): Statement => stmt(
   'SELECT @@GLOBAL.read_only AS ro, ' +
   "(SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync ACK%' AND TIME >= 1) AS stuck, " +

@@ -13,7 +13,10 @@ export interface SqlClient {
   query<T extends Row = Row>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<T[]>;
   /** Runs a statement that returns no rows (SET, STOP SLAVE, CHANGE MASTER …). */
   execute(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<{ affectedRows: number }>;
-  /** COM_PING: whether the server answers on this session, with no statement run and no result set to parse. */
+  /**
+   * COM_PING: whether the server answers on this session, with no statement run and no result set to parse. timeoutMs
+   * bounds the whole wait (mysql2's ping has no timeout of its own), and its expiry drops the session.
+   */
   ping(opts: { signal: AbortSignal; timeoutMs: number }): Promise<void>;
   /** Server thread id of this connection (to exclude it from KILL loops). */
   readonly threadId: number;

@@ -21,7 +21,7 @@ function fakes(script: Script[], inspector: Partial<MysqldInspector> = {}, ask: 
   const client: SqlClient = {
     threadId: 1,
     query: async <T>(sql: string) => { asked.push(sql); return [{ 1: '1' }] as T[]; },
-    execute: async () => ({ affectedRows: 0 }),
+    execute: async (sql: string) => { asked.push(sql); return { affectedRows: 0 }; },
     ping: async () => { asked.push('COM_PING'); },
     close: () => {},
   };
