@@ -170,7 +170,6 @@ async function benchWatch(configPath: string, work: string): Promise<void> {
 // Run time of every thread of a process, in ms: schedstat counts nanoseconds where /proc/PID/stat counts 10 ms ticks
 // (over a window of 40 rounds, a tick is 0.25 ms a round).
 function processCpuMs(pid: number): number {
-  if (!existsSync('/proc/self/schedstat')) throw new Error('this kernel has no /proc/PID/schedstat (CONFIG_SCHED_INFO)');
   if (!existsSync(`/proc/${pid}/task`)) throw new Error(`process ${pid} exited during the measurement`);
   return readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
     try {
@@ -192,6 +191,7 @@ const WINDOW_MS = 8000;
 // The whole watcher process (bin/keepalived-mysql watch) over windows of rounds: timers, GC, V8's threads and the file log
 // included; beside it, measured over the same windows, bare node processes asking one connection as often.
 async function benchWatchProcess(configPath: string, work: string): Promise<void> {
+  if (!existsSync('/proc/self/schedstat')) throw new Error('this kernel has no /proc/PID/schedstat (CONFIG_SCHED_INFO)');
   const fast = JSON.parse(readFileSync(configPath, 'utf8')) as { check: Record<string, unknown>; mysql: { host: string; port: number } };
   fast.check['watch'] = { intervalMs: WATCH_INTERVAL_MS };
   const fastPath = join(work, 'config-watch.json');
